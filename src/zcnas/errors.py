@@ -1,0 +1,14 @@
+"""User-facing errors.
+
+A `ZcnasError` is bad input or a missing resource the user can fix; the CLI and the
+DVC stages print its message (no traceback) and exit with status 2.
+"""
+
+
+class ZcnasError(Exception):
+    """Bad input or a missing resource, described in words the user can act on."""
+
+
+def choice_error(what: str, value: object, valid: "list[str] | tuple[str, ...]") -> ZcnasError:
+    """An error naming the bad value and the valid choices."""
+    return ZcnasError(f"unknown {what} {value!r}; expected one of: {', '.join(map(str, valid))}")

@@ -1,0 +1,92 @@
+"""Scoring one network with many proxies, sharing the passes they have in common."""
+
+import math
+import time
+import warnings
+from contextlib import contextmanager
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .measure import PASSES_OF_NEED, measure
+from .registry import Proxy, resolve_proxies
+
+
+class Scores(dict):
+    """proxy name -> score, with `seconds`: proxy name -> cost in seconds.
+
+    A proxy's seconds are its own time plus the full time of every shared pass it
+    read, i.e. about what it would cost alone; `total_seconds` is the real wall time.
+    """
+
+    def __init__(self, values: dict[str, float], seconds: dict[str, float], total_seconds: float):
+        super().__init__(values)
+        self.seconds = seconds
+        self.total_seconds = total_seconds
+
+
+def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str | Iterable[str] = "paper") -> Scores:
+    """Score `net` at its current weights with the named proxies on one minibatch.
+
+    The network is left exactly as it was: weights untouched, BatchNorm running
+    statistics restored, training mode restored. On a GPU out-of-memory error the
+    batch is split in twice as many parts and the whole measurement retried.
+    """
+    selected = resolve_proxies(proxies)
+    needs = set().union(*(proxy.needs for proxy in selected))
+    device = next(net.parameters()).device
+    inputs, targets = (tensor.to(device) for tensor in batch)
+    start = time.perf_counter()
+    with _state_preserved(net):
+        net.train()
+        measurements = _measure_splitting_on_oom(net, inputs, targets, needs)
+        values, seconds = {}, {}
+        for proxy in selected:
+            values[proxy.name], own_seconds = _compute(proxy, net, measurements)
+            passes = {name for need in proxy.needs for name in PASSES_OF_NEED[need]}
+            seconds[proxy.name] = own_seconds + sum(measurements.seconds[name] for name in passes)
+    return Scores(values, seconds, time.perf_counter() - start)
+
+
+def _measure_splitting_on_oom(net, inputs, targets, needs):
+    parts = 1
+    while True:
+        try:
+            return measure(net, inputs, targets, needs, parts)
+        except torch.OutOfMemoryError:
+            if parts >= len(targets):
+                raise
+            parts = min(parts * 2, len(targets))
+            if inputs.is_cuda:
+                torch.cuda.empty_cache()
+            warnings.warn(f"out of memory: retrying with the batch split in {parts} parts", RuntimeWarning)
+
+
+def _compute(proxy: Proxy, net, measurements) -> tuple[float, float]:
+    start = time.perf_counter()
+    try:
+        value = float(proxy.compute(net, measurements))
+    except (ArithmeticError, np.linalg.LinAlgError, torch.linalg.LinAlgError) as exc:
+        warnings.warn(f"proxy {proxy.name} failed numerically ({exc}); recorded as NaN", RuntimeWarning)
+        value = math.nan
+    if not math.isfinite(value):
+        warnings.warn(f"proxy {proxy.name} gave {value}; recorded as NaN", RuntimeWarning)
+        value = math.nan
+    return value, time.perf_counter() - start
+
+
+@contextmanager
+def _state_preserved(net: nn.Module):
+    """Restore buffers (BatchNorm statistics) and train/eval mode after scoring."""
+    modes = {module: module.training for module in net.modules()}
+    buffers = {name: buffer.clone() for name, buffer in net.named_buffers()}
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, buffer in net.named_buffers():
+                buffer.copy_(buffers[name])
+        for module, mode in modes.items():
+            module.training = mode

@@ -1,0 +1,15 @@
+import torch
+
+from .registry import register
+
+# Keeps log() and 1/x finite when the correlation matrix is singular.
+EPSILON = 1e-5
+
+
+@register("jacob_cov", needs=["jacobian"])
+def jacob_cov(net, m) -> float:
+    """Jacobian covariance (Mellor et al. 2021): -sum_i [log(l_i + k) + 1/(l_i + k)]
+    over the eigenvalues l_i of the correlation matrix of per-sample input Jacobians."""
+    correlation = torch.corrcoef(m.jacobian.double())
+    eigenvalues = torch.linalg.eigvalsh(correlation)
+    return float(-(torch.log(eigenvalues + EPSILON) + 1.0 / (eigenvalues + EPSILON)).sum())

@@ -1,0 +1,45 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): 15,625 cells on a fixed macro skeleton."""
+
+import random
+
+from torch import nn
+
+from .cell import OPS, Cell, all_cells, canonical_key, format_cell, mutate_cell, parse_cell, sample_cell
+from .network import TinyNetwork
+
+
+class _NB201Space:
+    name = "nb201"
+    ops = OPS
+
+    def parse(self, text: str) -> Cell:
+        return parse_cell(text)
+
+    def format(self, arch: Cell) -> str:
+        return format_cell(arch)
+
+    def key(self, arch: Cell) -> str:
+        # Isomorphic cells are distinct benchmark entries with their own results, so
+        # the official string (not the canonical form) is the identity.
+        return format_cell(arch)
+
+    def canonical(self, arch: Cell) -> str:
+        return canonical_key(arch)
+
+    def sample(self, rng: random.Random) -> Cell:
+        return sample_cell(rng)
+
+    def mutate(self, arch: Cell, rng: random.Random) -> Cell:
+        return mutate_cell(arch, rng)
+
+    def all(self) -> list[Cell]:
+        return all_cells()
+
+    def build(self, arch: Cell, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
+              run_everything: bool = False) -> nn.Module:
+        return TinyNetwork(arch, num_classes, channels, cells_per_stage, run_everything)
+
+
+NB201 = _NB201Space()
+
+__all__ = ["NB201", "OPS", "Cell", "TinyNetwork", "parse_cell", "format_cell", "canonical_key"]
