@@ -6,7 +6,7 @@ Several proxies read the same quantities, so a request runs each pass at most on
            backward of sum(outputs) for the input Jacobian when asked.
   hessian  one more forward with a double backward, giving H·g (GraSP).
   synflow  a float64 forward/backward of a ones input through |weights| with
-           BatchNorm bypassed; the network's own tensors are never modified.
+           BatchNorm bypassed; the original weight tensors are put back afterwards.
   flops    a batch-1 forward with counting hooks.
 The batch can be split into parts (the engine does so on GPU out-of-memory); each
 part's loss is weighted by its share of the batch, so sums over parts equal the
@@ -21,7 +21,6 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 # Which passes each measurement comes from.
 PASSES_OF_NEED = {
@@ -171,21 +170,29 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
 
 
 def _synflow_pass(net, result: Measurements, input_shape) -> None:
-    """Synaptic flow through |weights| in float64, on substitute tensors (the net is untouched)."""
-    substitutes = {
-        name: tensor.detach().abs().double().requires_grad_(tensor.requires_grad)
-        for name, tensor in [*net.named_parameters(), *net.named_buffers()]
-        if tensor.is_floating_point()
-    }
-    name_of = {id(p): name for name, p in net.named_parameters()}
-    weights = [substitutes[name_of[id(w)]] for w in result.weights]
+    """Synaptic flow through |weights| in float64, BatchNorm bypassed."""
     device = result.weights[0].device if result.weights else torch.device("cpu")
     ones = torch.ones((1, *input_shape), dtype=torch.float64, device=device)
-    with batchnorm_bypassed(net):
-        flow = functional_call(net, substitutes, (ones,)).sum()
-    grads = torch.autograd.grad(flow, weights, allow_unused=True)
-    result.synflow_weights = weights
-    result.synflow_grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
+    with _absolute_float64(net), batchnorm_bypassed(net):
+        flow = net(ones).sum()
+        grads = torch.autograd.grad(flow, result.weights, allow_unused=True)
+        result.synflow_weights = [w.detach().clone() for w in result.weights]
+    result.synflow_grads = [torch.zeros_like(w) if g is None else g for w, g in zip(result.synflow_weights, grads)]
+
+
+@contextmanager
+def _absolute_float64(net: nn.Module):
+    """Swap every floating parameter and buffer for its float64 absolute value, then
+    swap the original tensors back (the very same objects, so bit-identical)."""
+    tensors = {id(t): t for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()}
+    originals = {key: tensor.data for key, tensor in tensors.items()}
+    try:
+        for tensor in tensors.values():
+            tensor.data = tensor.data.abs().double()
+        yield
+    finally:
+        for key, tensor in tensors.items():
+            tensor.data = originals[key]
 
 
 def count_flops(net: nn.Module, input_shape) -> float:

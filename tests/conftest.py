@@ -1,0 +1,39 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from zcnas.resources import MIRROR_ENV
+
+
+def shared_data_dir() -> Path:
+    """The real-data mirror: $ZCNAS_MIRROR, else ../shared/data beside the repository."""
+    return Path(os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+
+
+@pytest.fixture
+def shared_file():
+    """Path of a file in the real-data mirror; skips the test when it is absent."""
+
+    def locate(relative: str) -> Path:
+        path = shared_data_dir() / relative
+        if not path.exists():
+            pytest.skip(f"{relative} not found under {shared_data_dir()} (set {MIRROR_ENV})")
+        return path
+
+    return locate
+
+
+@pytest.fixture(scope="session")
+def synthetic_data_dir(tmp_path_factory) -> Path:
+    """A data directory holding a tiny random CIFAR-10 in the image-folder layout."""
+    from zcnas.data.synthetic import write_image_folder
+
+    root = tmp_path_factory.mktemp("synthetic-data")
+    write_image_folder(root, "cifar10", per_class=4)
+    return root
+
+
+@pytest.fixture
+def no_mirror(monkeypatch):
+    monkeypatch.delenv(MIRROR_ENV, raising=False)

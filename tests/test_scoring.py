@@ -1,0 +1,150 @@
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from zcnas import scoring
+from zcnas.scoring import ScoringJob, score_architectures
+from zcnas.spaces.nb201 import NB201
+
+PROXIES = ("synflow", "snip", "params")
+
+
+def make_job(seed=42, proxies=PROXIES):
+    generator = torch.Generator().manual_seed(0)
+    inputs, targets = torch.randn(4, 3, 32, 32, generator=generator), torch.randint(0, 10, (4,), generator=generator)
+    return ScoringJob(NB201, proxies, inputs, targets, num_classes=10, seed=seed, device="cpu")
+
+
+def archs(count, seed=0):
+    rng = random.Random(seed)
+    return list(dict.fromkeys(NB201.sample(rng) for _ in range(count)))
+
+
+def test_table_has_one_row_per_arch_and_a_column_per_proxy(tmp_path):
+    cells = archs(4)
+    table = score_architectures(make_job(), cells + cells[:1], tmp_path / "scores.parquet", progress=False)
+    assert table["arch"].tolist() == [NB201.format(c) for c in cells]
+    for name in PROXIES:
+        assert name in table and f"seconds_{name}" in table
+    assert pd.read_parquet(tmp_path / "scores.parquet").equals(table)
+    assert not list(tmp_path.glob("*.journal.jsonl"))  # the journal goes once the table is written
+
+
+def test_scores_do_not_depend_on_order_or_process(tmp_path):
+    cells = archs(4, seed=1)
+    forward = score_architectures(make_job(), cells, tmp_path / "a.csv", progress=False)
+    backward = score_architectures(make_job(), cells[::-1], tmp_path / "b.csv", progress=False)
+    parallel = score_architectures(make_job(), cells, tmp_path / "c.csv", workers=2, progress=False)
+    columns = list(PROXIES)
+    by_arch = lambda table: table.set_index("arch")[columns].sort_index()  # noqa: E731
+    pd.testing.assert_frame_equal(by_arch(forward), by_arch(backward))
+    pd.testing.assert_frame_equal(by_arch(forward), by_arch(parallel))
+
+
+def test_the_global_seed_changes_the_weights(tmp_path):
+    cells = archs(2, seed=2)
+    a = score_architectures(make_job(seed=1), cells, tmp_path / "a.csv", progress=False)
+    b = score_architectures(make_job(seed=2), cells, tmp_path / "b.csv", progress=False)
+    assert not a["synflow"].equals(b["synflow"])
+    assert a["params"].equals(b["params"])
+
+
+def test_resume_after_a_crash_scores_nothing_twice(tmp_path, monkeypatch):
+    cells = archs(6, seed=3)
+    out = tmp_path / "scores.parquet"
+    scored = []
+    real_score_one = scoring.score_one
+
+    def crash_after_three(job, arch):
+        if len(scored) == 3:
+            raise KeyboardInterrupt  # as if killed
+        scored.append(arch)
+        return real_score_one(job, arch)
+
+    monkeypatch.setattr(scoring, "score_one", crash_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        score_architectures(make_job(), cells, out, progress=False)
+    assert not out.exists()  # no half-written table
+    journal = out.with_name(out.name + ".journal.jsonl")
+    assert len(journal.read_text().splitlines()) == 1 + 3  # settings + three rows
+    with journal.open("a") as handle:
+        handle.write('{"arch": "|torn')  # killed mid-write
+
+    scored.clear()
+    monkeypatch.setattr(scoring, "score_one", lambda job, arch: (scored.append(arch), real_score_one(job, arch))[1])
+    with pytest.warns(RuntimeWarning, match="torn"):
+        table = score_architectures(make_job(), cells, out, progress=False)
+    assert scored == cells[3:]
+    assert table["arch"].tolist() == [NB201.format(c) for c in cells]
+    fresh = score_architectures(make_job(), cells, tmp_path / "fresh.parquet", progress=False)
+    pd.testing.assert_frame_equal(table[list(PROXIES)], fresh[list(PROXIES)])
+
+
+def test_journal_from_other_settings_is_not_mixed_in(tmp_path, monkeypatch):
+    cells = archs(2, seed=4)
+    out = tmp_path / "scores.csv"
+    journal = out.with_name(out.name + ".journal.jsonl")
+    journal.write_text(json.dumps({"settings": {"seed": 0}}) + "\n" + json.dumps({"arch": NB201.format(cells[0])}) + "\n")
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        table = score_architectures(make_job(), cells, out, progress=False)
+    assert table["synflow"].notna().all()
+
+
+def test_cli_scores_one_arch_as_json(synthetic_data_dir, no_mirror, capsys):
+    from zcnas.cli import main
+
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    code = main(["score", "--arch", arch, "--proxies", "synflow,params", "--batch-size", "8",
+                 "--data-dir", str(synthetic_data_dir)])
+    assert code == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["arch"] == arch and row["params"] > 0 and row["seconds_synflow"] > 0
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--arch", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"], "'conv'"),
+        (["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--proxies", "synflw"], "'synflw'"),
+        (["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--dataset", "mnist"], "'mnist'"),
+        (["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--space", "nb999"], "'nb999'"),
+    ],
+)
+def test_cli_bad_input_exits_nonzero_naming_it(argv, fragment, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "zcnas.cli", "score", "--data-dir", str(tmp_path), *argv],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_resumes_after_sigkill(tmp_path, synthetic_data_dir):
+    cells = archs(30, seed=5)
+    arch_file = tmp_path / "archs.txt"
+    arch_file.write_text("# thirty random cells\n" + "\n".join(NB201.format(c) for c in cells) + "\n")
+    out = tmp_path / "scores.csv"
+    journal = out.with_name(out.name + ".journal.jsonl")
+    command = [sys.executable, "-m", "zcnas.cli", "score", "--archs", str(arch_file), "--out", str(out),
+               "--proxies", "synflow,grad_norm", "--batch-size", "8", "--data-dir", str(synthetic_data_dir),
+               "--no-progress"]
+    env = {**os.environ, "ZCNAS_MIRROR": ""}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(journal.read_text().splitlines()) - 1
+    assert 3 <= done_before < len(cells) and not out.exists()
+
+    subprocess.run(command, env=env, check=True, stderr=subprocess.DEVNULL)
+    table = pd.read_csv(out)
+    assert table["arch"].tolist() == [NB201.format(c) for c in cells]
+    assert table["synflow"].notna().all() and not journal.exists()
