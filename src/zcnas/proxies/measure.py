@@ -4,7 +4,8 @@ Several proxies read the same quantities, so a request runs each pass at most on
   main     one forward of the minibatch in train mode; backward of the cross-entropy
            loss for weight gradients (and, for fisher, layer-output gradients); a second
            backward of sum(outputs) for the input Jacobian when asked.
-  hessian  one more forward with a double backward, giving H·g (GraSP).
+  hessian  a double backward through the main pass's graph, giving H·g (GraSP);
+           with the batch split, one more forward per part instead.
   synflow  a float64 forward/backward of a ones input through |weights| with
            BatchNorm bypassed; the original weight tensors are put back afterwards.
   flops    a batch-1 forward with counting hooks.
@@ -57,12 +58,17 @@ def measure(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, needs: 
     layers = weight_layers(net)
     result = Measurements(layers, [layer.weight for layer in layers])
     passes = {name for need in needs for name in PASSES_OF_NEED[need]}
+    # With the batch whole, H·g reuses the main pass's graph instead of a second forward.
+    fuse_hessian = "hessian" in passes and parts == 1
     if "main" in passes:
         with _timed(result, "main"):
-            _main_pass(net, result, inputs, targets, needs, parts)
+            graph_grads = _main_pass(net, result, inputs, targets, needs, parts, keep_graph=fuse_hessian)
     if "hessian" in passes:
         with _timed(result, "hessian"):
-            _hessian_pass(net, result, inputs, targets, parts)
+            if fuse_hessian:
+                result.hessian_grads = _hessian_grads(result.weights, result.grads, graph_grads)
+            else:
+                _hessian_pass(net, result, inputs, targets, parts)
     if "synflow" in passes:
         with _timed(result, "synflow"):
             _synflow_pass(net, result, inputs.shape[1:])
@@ -97,7 +103,9 @@ def _accumulate(totals: list[torch.Tensor], grads) -> None:
             total += grad
 
 
-def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], parts: int) -> None:
+def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], parts: int, keep_graph: bool):
+    """Fills grads, channel_products and jacobian as `needs` asks; with `keep_graph`
+    returns the weight gradients with their graph kept, for the Hessian product."""
     want_loss_grads = bool(needs & {"gradients", "activations", "hessian"})
     want_activations = "activations" in needs
     want_jacobian = "jacobian" in needs
@@ -105,6 +113,7 @@ def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], part
     grads = [torch.zeros_like(w) for w in weights]
     products: list[list[torch.Tensor]] = [[] for _ in weights]
     jacobian_rows = []
+    graph_grads = None
     for part_inputs, part_targets, share in _batch_parts(inputs, targets, parts):
         outputs: dict[int, torch.Tensor] = {}
         hooks = (
@@ -121,15 +130,17 @@ def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], part
             loss = F.cross_entropy(logits, part_targets) * share
             captured = list(outputs.items())
             all_grads = torch.autograd.grad(
-                loss, weights + [out for _, out in captured], retain_graph=want_jacobian, allow_unused=True
+                loss, weights + [out for _, out in captured],
+                retain_graph=want_jacobian or keep_graph, create_graph=keep_graph, allow_unused=True,
             )
-            _accumulate(grads, all_grads[: len(weights)])
+            graph_grads = all_grads[: len(weights)] if keep_graph else None
+            _accumulate(grads, [None if g is None else g.detach() for g in all_grads[: len(weights)]])
             for (index, out), out_grad in zip(captured, all_grads[len(weights):]):
                 if out_grad is not None:
-                    product = out * out_grad
+                    product = (out * out_grad).detach()
                     products[index].append(product.flatten(2).sum(-1) if product.dim() > 2 else product)
         if want_jacobian:
-            (input_grad,) = torch.autograd.grad(logits.sum(), part_inputs)
+            (input_grad,) = torch.autograd.grad(logits.sum(), part_inputs, retain_graph=keep_graph)
             jacobian_rows.append(input_grad.flatten(1))
     if want_loss_grads:
         result.grads = grads
@@ -137,19 +148,26 @@ def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], part
         result.channel_products = [torch.cat(p) if p else None for p in products]
     if want_jacobian:
         result.jacobian = torch.cat(jacobian_rows)
+    return graph_grads
 
 
 def _hessian_pass(net, result: Measurements, inputs, targets, parts: int) -> None:
-    """H·g, with g the whole-batch gradient held constant (GraSP)."""
-    weights, g = result.weights, result.grads
-    hessian_grads = [torch.zeros_like(w) for w in weights]
+    """H·g over batch parts, with g the whole-batch gradient held constant (GraSP)."""
+    hessian_grads = [torch.zeros_like(w) for w in result.weights]
     for part_inputs, part_targets, share in _batch_parts(inputs, targets, parts):
         loss = F.cross_entropy(net(part_inputs), part_targets) * share
-        grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-        terms = [(constant * grad).sum() for constant, grad in zip(g, grads) if grad is not None]
-        if terms:
-            _accumulate(hessian_grads, torch.autograd.grad(torch.stack(terms).sum(), weights, allow_unused=True))
+        graph_grads = torch.autograd.grad(loss, result.weights, create_graph=True, allow_unused=True)
+        _accumulate(hessian_grads, _hessian_grads(result.weights, result.grads, graph_grads))
     result.hessian_grads = hessian_grads
+
+
+def _hessian_grads(weights, constant_grads, graph_grads) -> list[torch.Tensor]:
+    """H·g as the gradient of sum(g * dL/dW) with g held constant."""
+    terms = [(g * grad).sum() for g, grad in zip(constant_grads, graph_grads) if grad is not None and grad.requires_grad]
+    if not terms:  # the loss is linear in every weight: H·g = 0
+        return [torch.zeros_like(w) for w in weights]
+    products = torch.autograd.grad(torch.stack(terms).sum(), weights, allow_unused=True)
+    return [torch.zeros_like(w) if p is None else p for w, p in zip(weights, products)]
 
 
 @contextmanager
