@@ -1,0 +1,38 @@
+"""Judging proxies against ground-truth accuracy: rank metrics, the vote, the ensemble.
+
+Plots live in `zcnas.evaluation.plots`, imported separately so that the metrics
+work without matplotlib.
+"""
+
+from .bootstrap import spearman_interval
+from .pairs import pairwise_accuracy
+from .ranks import kendall, rank_average, spearman, top_overlap
+from .report import (
+    DEFAULT_ENSEMBLE,
+    DEFAULT_VOTE,
+    ENSEMBLE,
+    VOTE,
+    evaluate_dataset,
+    join_truth,
+    json_safe,
+    metrics_table,
+    proxy_columns,
+)
+
+__all__ = [
+    "DEFAULT_ENSEMBLE",
+    "DEFAULT_VOTE",
+    "ENSEMBLE",
+    "VOTE",
+    "evaluate_dataset",
+    "join_truth",
+    "json_safe",
+    "kendall",
+    "metrics_table",
+    "pairwise_accuracy",
+    "proxy_columns",
+    "rank_average",
+    "spearman",
+    "spearman_interval",
+    "top_overlap",
+]

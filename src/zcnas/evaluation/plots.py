@@ -1,0 +1,144 @@
+"""Figures of proxy quality: score-vs-accuracy scatters and rho against evaluation cost.
+
+Figures are drawn on bare `matplotlib.figure.Figure` objects (Agg), never through
+pyplot, so no display or global figure state is involved. Each function writes a
+PNG atomically and returns its path.
+"""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import ZcnasError
+from ..files import atomic_path
+from .ranks import spearman
+
+# Scores spanning more decades than this get a logarithmic axis.
+_DECADES_FOR_LOG = 3
+_DPI = 150
+
+
+def axis_scale(values) -> tuple[str, dict]:
+    """The axis scale that shows `values` best, with its matplotlib keyword arguments.
+
+    Positive values spanning more than three orders of magnitude get `log`; values
+    with zeros or negatives and such a span of magnitudes get `symlog`, linear
+    within the smallest decile of magnitudes; anything else stays `linear`.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    magnitudes = np.abs(values[values != 0])
+    if not len(magnitudes) or magnitudes.max() <= 10**_DECADES_FOR_LOG * magnitudes.min():
+        return "linear", {}
+    if (values > 0).all():
+        return "log", {}
+    return "symlog", {"linthresh": float(np.percentile(magnitudes, 10))}
+
+
+def plot_score_scatter(
+    score, accuracy, path: Path | str, *, proxy: str, dataset: str = "", accuracy_label: str = "test accuracy (%)"
+) -> Path:
+    """Scatter of a proxy's scores (x) against accuracy (y), titled with Spearman's rho and n.
+
+    Rows where either value is not finite are left out and counted in the title.
+    """
+    score, accuracy = np.asarray(score, dtype=float), np.asarray(accuracy, dtype=float)
+    if score.shape != accuracy.shape:
+        raise ZcnasError(f"{proxy}: {score.shape[0]} scores but {accuracy.shape[0]} accuracies; expected one per architecture")
+    finite = np.isfinite(score) & np.isfinite(accuracy)
+    x, y = score[finite], accuracy[finite]
+    figure = Figure(figsize=(6, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    axes.scatter(x, y, s=6, alpha=0.4, linewidths=0)
+    scale, options = axis_scale(x)
+    axes.set_xscale(scale, **options)
+    axes.set_xlabel(f"{proxy} score" + ("" if scale == "linear" else f" ({scale} scale)"))
+    axes.set_ylabel(accuracy_label)
+    excluded = f", {int((~finite).sum())} non-finite left out" if (~finite).any() else ""
+    where = f" on {dataset}" if dataset else ""
+    axes.set_title(f"{proxy}{where}: Spearman ρ = {spearman(x, y):.3f}, n = {len(x)}{excluded}")
+    axes.grid(True, alpha=0.3)
+    return _save(figure, path)
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    """A labelled curve of (cost, rho) points, e.g. a reduced-training baseline by epoch."""
+
+    label: str
+    points: Sequence[tuple[float, float]]
+
+
+def plot_rho_vs_cost(
+    report: Mapping[str, Mapping],
+    path: Path | str,
+    *,
+    costs: Mapping[str, float] | None = None,
+    cost_label: str = "evaluation cost (seconds per architecture)",
+    series: Sequence[CostSeries] = (),
+    metric: str = "spearman_test",
+    title: str = "Rank correlation against evaluation cost",
+) -> Path:
+    """The paper's Figure 1: each method's rank correlation (y) against its cost (x, log).
+
+    `report` is one dataset's `evaluate_dataset` result: each method with a finite
+    `metric` and `seconds_per_arch` becomes a labelled point, with its bootstrap
+    interval as an error bar when `metric` is `spearman_test`. `costs` replaces the
+    seconds (only the methods it names are drawn, so units never mix; say the unit in
+    `cost_label`); `series` adds curves such as EcoNAS-style reduced training.
+    """
+    points = _method_points(report, costs, metric)
+    if not points and not any(line.points for line in series):
+        raise ZcnasError(f"nothing to plot: no method has both a finite {metric!r} and a cost, and no series was given")
+    figure = Figure(figsize=(7, 4.8), layout="constrained")
+    axes = figure.add_subplot()
+    for method, cost, rho in points:
+        interval = report[method].get("spearman_test_ci") if metric == "spearman_test" else None
+        if interval and None not in interval:
+            axes.errorbar(cost, rho, yerr=[[rho - interval[0]], [interval[1] - rho]], fmt="none", ecolor="grey", capsize=3)
+        axes.scatter(cost, rho, s=36, color="tab:blue", zorder=3)
+        axes.annotate(method, (cost, rho), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if points:
+        axes.scatter([], [], s=36, color="tab:blue", label="zero-cost proxies (95% bootstrap CI)")
+    for line in series:
+        line_costs = [_positive_cost(line.label, cost) for cost, _ in line.points]
+        axes.plot(line_costs, [rho for _, rho in line.points], marker="o", markersize=4, label=line.label)
+    axes.set_xscale("log")
+    axes.set_xlabel(f"{cost_label}, log scale")
+    axes.set_ylabel(f"Spearman ρ ({_accuracy_name(metric)})")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="best", fontsize=8)
+    return _save(figure, path)
+
+
+def _method_points(report, costs, metric) -> list[tuple[str, float, float]]:
+    points = []
+    for method, metrics in report.items():
+        rho = metrics.get(metric)
+        cost = metrics.get("seconds_per_arch") if costs is None else costs.get(method)
+        if rho is None or cost is None or not math.isfinite(rho):
+            continue
+        points.append((method, _positive_cost(method, cost), rho))
+    return points
+
+
+def _positive_cost(label: str, cost: float) -> float:
+    if not (math.isfinite(cost) and cost > 0):
+        raise ZcnasError(f"cost of {label!r} is {cost!r}; expected a positive number for the log-scale axis")
+    return float(cost)
+
+
+def _accuracy_name(metric: str) -> str:
+    return {"spearman_test": "test accuracy", "spearman_val": "validation accuracy"}.get(metric, metric)
+
+
+def _save(figure: Figure, path: Path | str) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=_DPI)
+    return path

@@ -1,0 +1,87 @@
+"""Rank statistics between a score and the accuracy it should predict.
+
+Every function takes equal-length arrays that are already finite (the caller
+chooses and counts the rows) and returns NaN where the statistic is undefined,
+e.g. for fewer than two rows or a constant input. Higher scores mean better.
+"""
+
+import math
+import warnings
+
+import numpy as np
+from scipy import stats
+
+from ..errors import ZcnasError
+
+
+def spearman(x, y) -> float:
+    """Spearman's rho (Pearson correlation of average ranks)."""
+    x, y = _pair(x, y)
+    return float(spearman_rows(x[None, :], y[None, :])[0])
+
+
+def spearman_rows(x_rows: np.ndarray, y_rows: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row pair of two 2-D arrays (vectorised for the bootstrap)."""
+    if x_rows.shape[1] < 2:
+        return np.full(len(x_rows), np.nan)
+    x_ranks = _centred(stats.rankdata(x_rows, axis=1))
+    y_ranks = _centred(stats.rankdata(y_rows, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant row has no correlation: NaN
+        return (x_ranks * y_ranks).sum(axis=1) / np.sqrt((x_ranks**2).sum(axis=1) * (y_ranks**2).sum(axis=1))
+
+
+def _centred(ranks: np.ndarray) -> np.ndarray:
+    return ranks - ranks.mean(axis=1, keepdims=True)
+
+
+def kendall(x, y) -> float:
+    """Kendall's tau-b, which corrects for ties in either input."""
+    x, y = _pair(x, y)
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.kendalltau(x, y).statistic)
+
+
+def top_overlap(score, truth, fraction: float = 0.1) -> float:
+    """Share of the true top `fraction` that the score also puts in its top `fraction`.
+
+    The top holds k = round(fraction * n) rows (at least one). Rows tied at the cut
+    get an equal share of the places left, i.e. the expected overlap under random
+    tie-breaking, so the result does not depend on row order and a constant score
+    gets the chance level `k / n` rather than full marks.
+    """
+    score, truth = _pair(score, truth)
+    if not 0 < fraction <= 1:
+        raise ZcnasError(f"top fraction must be in (0, 1], got {fraction!r}")
+    if len(score) == 0:
+        return float("nan")
+    k = max(1, math.floor(fraction * len(score) + 0.5))
+    return float(np.dot(_top_membership(score, k), _top_membership(truth, k)) / k)
+
+
+def _top_membership(values: np.ndarray, k: int) -> np.ndarray:
+    """1 for rows certainly in the top k, a fraction for rows tied at the cut, else 0."""
+    cut = np.sort(values)[-k]
+    above, tied = values > cut, values == cut
+    membership = above.astype(float)
+    membership[tied] = (k - above.sum()) / tied.sum()
+    return membership
+
+
+def rank_average(columns) -> np.ndarray:
+    """Mean of the columns' average ranks (1 = lowest), so higher is better, like its inputs."""
+    columns = [np.asarray(column, dtype=float) for column in columns]
+    if not columns:
+        raise ZcnasError("a rank average needs at least one score column; got none")
+    if len({column.shape for column in columns}) > 1:
+        raise ZcnasError(f"rank-averaged columns must have equal shapes, got {[column.shape for column in columns]}")
+    return np.mean([stats.rankdata(column) for column in columns], axis=0)
+
+
+def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ZcnasError(f"expected two 1-D arrays of equal length, got shapes {x.shape} and {y.shape}")
+    return x, y

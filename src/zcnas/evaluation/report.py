@@ -1,0 +1,180 @@
+"""How well each proxy predicts accuracy, in the shape of `metrics/correlation.json`.
+
+The inputs are a proxy-score table (`arch`, one column per proxy, optional
+`seconds_<proxy>` costs) and a ground-truth table for one dataset (`arch`,
+`test_acc`, optional `val_acc`). Each proxy is judged on the rows where its score
+is finite; the excluded rows are counted as `nan`.
+"""
+
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ZcnasError
+from .bootstrap import spearman_interval
+from .pairs import pairwise_accuracy
+from .ranks import kendall, rank_average, spearman, top_overlap
+
+# The paper's vote (Abdelfattah et al. 2021, Sec. 5): the three best proxies on NB201.
+DEFAULT_VOTE = ("synflow", "jacob_cov", "snip")
+DEFAULT_ENSEMBLE = DEFAULT_VOTE
+VOTE, ENSEMBLE = "vote", "ensemble"
+_SECONDS = "seconds_"
+
+
+def join_truth(scores: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """The score table with the truth's `test_acc` (and `val_acc`) columns, matched on `arch`.
+
+    Every scored architecture must have ground truth: a miss usually means the two
+    tables write architectures differently, which would silently shrink the sample.
+    """
+    for name, table, needed in (("score", scores, ["arch"]), ("ground-truth", truth, ["arch", "test_acc"])):
+        if missing := [column for column in needed if column not in table]:
+            raise ZcnasError(f"the {name} table lacks column(s) {missing}; it has {list(table.columns)}")
+    for name, table in (("score", scores), ("ground-truth", truth)):
+        if (repeated := table["arch"][table["arch"].duplicated()]).any():
+            raise ZcnasError(f"the {name} table lists architecture {repeated.iloc[0]!r} more than once")
+    accuracy = truth[[column for column in ("arch", "test_acc", "val_acc") if column in truth]]
+    joined = scores.merge(accuracy, on="arch", how="left", validate="one_to_one")
+    if (unmatched := joined["arch"][joined["test_acc"].isna()]).any():
+        raise ZcnasError(
+            f"{len(unmatched)} scored architecture(s) have no test accuracy in the ground truth, "
+            f"e.g. {unmatched.iloc[0]!r}; expected every scored arch to appear there with a test_acc"
+        )
+    return joined
+
+
+def proxy_columns(scores: pd.DataFrame) -> list[str]:
+    """The score table's proxy columns: every numeric column but `arch`, accuracies and costs."""
+    return [
+        column for column in scores.columns
+        if column not in ("arch", "test_acc", "val_acc") and not column.startswith(_SECONDS)
+        and pd.api.types.is_numeric_dtype(scores[column])
+    ]
+
+
+def evaluate_dataset(
+    scores: pd.DataFrame,
+    truth: pd.DataFrame,
+    proxies: Sequence[str] | None = None,
+    *,
+    vote: Sequence[str] | None = DEFAULT_VOTE,
+    ensemble: Sequence[str] | None = DEFAULT_ENSEMBLE,
+    top_fraction: float = 0.1,
+    resamples: int = 1000,
+    seed: int = 0,
+    dataset: str = "",
+) -> dict[str, dict]:
+    """Metrics of each proxy, the vote and the rank-average ensemble on one dataset.
+
+    Returns {proxy: {"spearman_test", "spearman_val", "kendall_test", "top10_test",
+    "pairwise_test", "spearman_test_ci", "n", "nan", "seconds_per_arch"}, "vote":
+    {"proxies", "pairwise_test", "n", "nan"}, "ensemble": {"proxies", ...as a proxy}}.
+    `top10_test` keeps its name whatever `top_fraction` is (the JSON key the stage
+    reads); `dataset` only seeds the bootstrap. `vote` or `ensemble` None leaves it out.
+    """
+    table = join_truth(scores, truth)
+    proxies = list(proxy_columns(table) if proxies is None else proxies)
+    _require_columns(table, [*proxies, *(vote or ()), *(ensemble or ())])
+    settings = dict(top_fraction=top_fraction, resamples=resamples, seed=seed, dataset=dataset)
+    report = {proxy: _evaluate_score(table, proxy, table[proxy], [proxy], **settings) for proxy in proxies}
+    if vote:
+        report[VOTE] = _evaluate_vote(table, list(vote))
+    if ensemble:
+        ranked = _all_finite(table, ensemble)
+        combined = pd.Series(np.nan, index=table.index)
+        combined[ranked] = rank_average([table.loc[ranked, member] for member in ensemble])
+        report[ENSEMBLE] = {"proxies": list(ensemble), **_evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)}
+    return report
+
+
+def _require_columns(table: pd.DataFrame, names: Iterable[str]) -> None:
+    available = proxy_columns(table)
+    for name in names:
+        if name not in available:
+            raise ZcnasError(f"unknown proxy column {name!r}; expected one of: {', '.join(available)}")
+
+
+def _evaluate_score(table, name, score, members, *, top_fraction, resamples, seed, dataset) -> dict:
+    finite = np.isfinite(score.to_numpy(dtype=float))
+    x, test = score.to_numpy(dtype=float)[finite], table["test_acc"].to_numpy(dtype=float)[finite]
+    metrics = {
+        "spearman_test": spearman(x, test),
+        "spearman_val": _spearman_val(table, score, finite),
+        "kendall_test": kendall(x, test),
+        "top10_test": top_overlap(x, test, top_fraction),
+        "pairwise_test": pairwise_accuracy(test, x),
+        "spearman_test_ci": list(spearman_interval(x, test, resamples, seed, dataset, name)),
+        "n": int(finite.sum()),
+        "nan": int((~finite).sum()),
+        "seconds_per_arch": _seconds_per_arch(table, members),
+    }
+    return json_safe(metrics)
+
+
+def _spearman_val(table: pd.DataFrame, score: pd.Series, finite: np.ndarray) -> float:
+    if "val_acc" not in table:
+        return float("nan")
+    val = table["val_acc"].to_numpy(dtype=float)
+    rows = finite & np.isfinite(val)
+    return spearman(score.to_numpy(dtype=float)[rows], val[rows])
+
+
+def _seconds_per_arch(table: pd.DataFrame, members: Sequence[str]) -> float:
+    """Median over architectures of the members' summed `seconds_<proxy>`; NaN if any is missing.
+
+    For several members the sum is an upper bound: each proxy's seconds include
+    the shared passes it read, which a joint run performs only once.
+    """
+    columns = [_SECONDS + member for member in members]
+    if any(column not in table for column in columns):
+        return float("nan")
+    per_arch = table[columns].to_numpy(dtype=float).sum(axis=1)
+    per_arch = per_arch[np.isfinite(per_arch)]
+    return float(np.median(per_arch)) if len(per_arch) else float("nan")
+
+
+def _evaluate_vote(table: pd.DataFrame, members: list[str]) -> dict:
+    rows = _all_finite(table, members)
+    accuracy = pairwise_accuracy(table.loc[rows, "test_acc"], *(table.loc[rows, member] for member in members))
+    return json_safe({"proxies": members, "pairwise_test": accuracy, "n": int(rows.sum()), "nan": int((~rows).sum())})
+
+
+def _all_finite(table: pd.DataFrame, members: Iterable[str]) -> np.ndarray:
+    return np.isfinite(table[list(members)].to_numpy(dtype=float)).all(axis=1)
+
+
+def json_safe(value):
+    """`value` with NaN and infinities as None and numpy scalars as Python ones, for strict JSON."""
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def metrics_table(reports: Mapping[str, Mapping[str, Mapping]]) -> pd.DataFrame:
+    """One row per (dataset, method) of `{dataset: evaluate_dataset(...)}`, for CSV output.
+
+    The interval becomes `spearman_test_ci_low`/`_high` and member lists become
+    `a+b+c`; metrics a method lacks (e.g. the vote's correlations) are empty.
+    """
+    rows = []
+    for dataset, report in reports.items():
+        for method, metrics in report.items():
+            row = {"dataset": dataset, "method": method}
+            for key, value in metrics.items():
+                if key == "spearman_test_ci":
+                    row[f"{key}_low"], row[f"{key}_high"] = value if value is not None else (None, None)
+                elif key == "proxies":
+                    row[key] = "+".join(value)
+                else:
+                    row[key] = value
+            rows.append(row)
+    return pd.DataFrame(rows)

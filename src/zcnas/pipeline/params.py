@@ -1,0 +1,170 @@
+"""params.yaml, validated before any work starts.
+
+Every section is a strict pydantic model: wrong types, unknown keys (typos) and
+unknown names (proxies, spaces, datasets) fail with the key's dotted path.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from ..data import DATASETS, METHODS
+from ..errors import ZcnasError
+from ..proxies import proxy_names
+from ..spaces import space_names
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _known(kind: str, value: str, valid) -> str:
+    if value not in valid:
+        raise ValueError(f"unknown {kind} {value!r}; expected one of: {', '.join(valid)}")
+    return value
+
+
+def _proxy(value: str) -> str:
+    return _known("proxy", value, proxy_names())
+
+
+class FetchParams(Section):
+    spaces: list[str] = ["nb201"]
+    nb201_source: Literal["auto", "table", "pth", "nats"] = "auto"
+    nb101_source: Literal["auto", "table", "tfrecord"] = "auto"
+
+    @field_validator("spaces")
+    @classmethod
+    def _spaces(cls, values: list[str]) -> list[str]:
+        return [_known("search space", v, space_names()) for v in values]
+
+
+class ScoreParams(Section):
+    space: str = "nb201"
+    datasets: list[str] = ["cifar10"]
+    proxies: list[str] = ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"]
+    sample: StrictInt | Literal["all"] = 1000
+    batch_size: StrictInt = Field(64, ge=1)
+    dataload: str = "random"
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: str) -> str:
+        return _known("search space", value, space_names())
+
+    @field_validator("datasets")
+    @classmethod
+    def _datasets(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError("name at least one dataset")
+        return [_known("dataset", v, tuple(DATASETS)) for v in values]
+
+    @field_validator("proxies")
+    @classmethod
+    def _proxies(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError("name at least one proxy")
+        return [_proxy(v) for v in values]
+
+    @field_validator("sample")
+    @classmethod
+    def _sample(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"sample must be 'all' or a positive number of architectures, got {value}")
+        return value
+
+    @field_validator("dataload")
+    @classmethod
+    def _dataload(cls, value: str) -> str:
+        return _known("dataload", value, METHODS)
+
+
+class ScoreSpaceParams(Section):
+    """The cheap proxy over the whole space, for search."""
+
+    datasets: list[str] = ["cifar10"]
+    proxies: list[str] = ["synflow"]
+    sample: StrictInt | Literal["all"] = "all"
+
+    _datasets = field_validator("datasets")(ScoreParams._datasets.__func__)
+    _proxies = field_validator("proxies")(ScoreParams._proxies.__func__)
+    _sample = field_validator("sample")(ScoreParams._sample.__func__)
+
+
+class EvaluateParams(Section):
+    bootstrap: StrictInt = Field(1000, ge=0)
+    top_fraction: float = Field(0.1, gt=0, le=1)
+    vote: list[str] = ["synflow", "jacob_cov", "snip"]
+    ensemble: list[str] = ["synflow", "jacob_cov", "snip"]
+
+    @field_validator("vote", "ensemble")
+    @classmethod
+    def _proxies(cls, values: list[str]) -> list[str]:
+        return [_proxy(v) for v in values]
+
+
+class Params(Section):
+    seed: StrictInt = 42
+    device: str = "auto"
+    workers: StrictInt | Literal["auto"] = "auto"
+    fetch: FetchParams = FetchParams()
+    score: ScoreParams = ScoreParams()
+    score_space: ScoreSpaceParams = ScoreSpaceParams()
+    evaluate: EvaluateParams = EvaluateParams()
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"workers must be 'auto' or >= 1, got {value}")
+        return value
+
+    def section(self, name: str) -> dict:
+        value = getattr(self, name)
+        return value.model_dump() if isinstance(value, BaseModel) else {name: value}
+
+    def digest(self, *sections: str) -> str:
+        """A short hash of the named sections (all when none named), for tagging runs."""
+        data = self.model_dump() if not sections else {name: self.section(name) for name in sections}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_params(path: Path | str = DEFAULT_PARAMS, overrides: dict | None = None) -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise ZcnasError(f"params file {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ZcnasError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ZcnasError(f"{path} must hold a mapping of sections, got {type(raw).__name__}")
+    return parse_params(raw, source=str(path))
+
+
+def parse_params(raw: dict, source: str = "params") -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems: dict[str, list[str]] = {}
+        for error in exc.errors():
+            # Drop the union-member tags pydantic appends (e.g. `workers.int`).
+            parts = [str(p) for p in error["loc"] if not _is_type_tag(p)]
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (a typo?)"
+            if "got" not in message:
+                message += f" (got {error.get('input')!r})"
+            problems.setdefault(".".join(parts), []).append(message)
+        lines = [f"{key}: {' or '.join(messages)}" for key, messages in problems.items()]
+        raise ZcnasError(f"{source}: invalid parameters:\n  " + "\n  ".join(lines)) from None
+
+
+def _is_type_tag(part) -> bool:
+    return isinstance(part, str) and (part in {"int", "str", "float", "bool", "list"} or "[" in part)

@@ -1,0 +1,35 @@
+"""Running a DVC stage: params validated first, one MLflow child run, clean errors."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ZcnasError
+from ..tracking import StageRun, stage_run
+from .params import DEFAULT_PARAMS, Params, load_params
+
+
+def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun], None],
+              params_path: Path | str = DEFAULT_PARAMS) -> None:
+    """Validate params.yaml, then run `body` inside the stage's tracked run.
+
+    A ZcnasError (bad input, missing data) ends the process with its message and
+    exit status 2, without a traceback.
+    """
+    try:
+        params = load_params(params_path)
+        stage_params = {section: params.section(section) for section in ["seed", "device", *sections]}
+        with stage_run(name, params.model_dump(), stage_params, device=params.device) as run:
+            body(params, run)
+    except ZcnasError as exc:
+        print(f"zcnas {name}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def worker_count(params: Params, device_type: str) -> int:
+    """`workers: auto` = one process per core on CPU (tiny ops favour processes over
+    intra-op threads), one on a GPU."""
+    if params.workers != "auto":
+        return params.workers
+    return 1 if device_type == "cuda" else max(1, os.cpu_count() or 1)

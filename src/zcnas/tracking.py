@@ -1,0 +1,164 @@
+"""MLflow tracking: the only module that talks to MLflow.
+
+Each DVC stage logs one child run under a parent run that stands for one pipeline
+run (`dvc repro` / `dvc exp run`): same code (git commit, dirty diff) and same
+params.yaml -> same parent, so an ablation shows up as a new parent with its stages
+nested under it. The store defaults to SQLite under `mlruns/` with artifacts beside
+it; `MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set
+`ZCNAS_TRACKING=off` to log nothing.
+"""
+
+import hashlib
+import os
+import platform
+import subprocess
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+EXPERIMENT = "zcnas"
+STORE_DIR = Path("mlruns")
+
+
+def tracking_enabled() -> bool:
+    return os.environ.get("ZCNAS_TRACKING", "on").lower() not in {"off", "0", "false", "no"}
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(STORE_DIR / 'mlflow.db').resolve()}"
+
+
+def flatten(data: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay values."""
+    flat = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def code_version() -> dict:
+    """Git commit, whether tracked files differ from it, and a hash of that difference."""
+    diff = _git("diff", "HEAD")
+    return {
+        "git_commit": _git("rev-parse", "HEAD") or "unknown",
+        "git_dirty": str(bool(diff)).lower(),
+        "git_diff_sha": hashlib.sha256(diff.encode()).hexdigest()[:12] if diff else "",
+    }
+
+
+class StageRun:
+    """What a stage may log; a no-op when tracking is off."""
+
+    def __init__(self, client=None, run_id: str | None = None, parent_id: str | None = None):
+        self._client, self.run_id, self.parent_id = client, run_id, parent_id
+
+    def log_metrics(self, metrics: dict, step: int | None = None, on_parent: bool = False) -> None:
+        """Log (nested dicts flattened, non-numbers skipped); `on_parent` also puts
+        them on the pipeline run, so runs of two ablations compare side by side."""
+        if not self._client:
+            return
+        numbers = {k: float(v) for k, v in flatten(metrics).items()
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+        timestamp = int(time.time() * 1000)
+        from mlflow.entities import Metric
+
+        batch = [Metric(k, v, timestamp, step or 0) for k, v in numbers.items()]
+        for run_id in [self.run_id] + ([self.parent_id] if on_parent else []):
+            for start in range(0, len(batch), 1000):  # MLflow's per-request limit
+                self._client.log_batch(run_id, metrics=batch[start:start + 1000])
+
+    def log_artifact(self, path: Path | str, folder: str | None = None) -> None:
+        if self._client and Path(path).exists():
+            if Path(path).is_dir():
+                self._client.log_artifacts(self.run_id, str(path), folder)
+            else:
+                self._client.log_artifact(self.run_id, str(path), folder)
+
+    def set_tags(self, tags: dict) -> None:
+        if self._client:
+            for key, value in tags.items():
+                self._client.set_tag(self.run_id, key, str(value))
+
+
+@contextmanager
+def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "auto"):
+    """A child run for `stage` under this pipeline run's parent; yields a StageRun.
+
+    `all_params` identifies the pipeline run (with the code version); `stage_params`
+    (the stage's own sections) are logged flattened as the run's params.
+    """
+    if not tracking_enabled():
+        yield StageRun()
+        return
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        warnings.warn("mlflow is not installed: nothing is tracked (pip install -e '.[pipeline]')", RuntimeWarning)
+        yield StageRun()
+        return
+
+    client = MlflowClient(tracking_uri())
+    experiment_id = _experiment_id(client)
+    version = code_version()
+    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), version)).encode()).hexdigest()[:16]
+    tags = {
+        **{f"zcnas.{k}": v for k, v in version.items()},
+        "zcnas.pipeline_key": pipeline_key,
+        "zcnas.params_hash": hashlib.sha256(repr(sorted(flatten(stage_params).items())).encode()).hexdigest()[:12],
+        "zcnas.device": device,
+        "zcnas.torch_version": torch.__version__,
+        "zcnas.machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+    }
+    parent_id = _parent_run(client, experiment_id, pipeline_key, all_params, tags)
+    run = client.create_run(
+        experiment_id, run_name=stage,
+        tags={**tags, "zcnas.dvc_stage": stage, "mlflow.parentRunId": parent_id},
+    )
+    for key, value in flatten(stage_params).items():
+        client.log_param(run.info.run_id, key, str(value))
+    started = time.perf_counter()
+    status = "FAILED"
+    try:
+        yield StageRun(client, run.info.run_id, parent_id)
+        status = "FINISHED"
+    finally:
+        client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
+        client.set_terminated(run.info.run_id, status)
+
+
+def _experiment_id(client) -> str:
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = None
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):  # a local store: artifacts beside the database, not in the cwd
+        artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+    return client.create_experiment(EXPERIMENT, artifact_location=artifacts)
+
+
+def _parent_run(client, experiment_id: str, pipeline_key: str, all_params: dict, tags: dict) -> str:
+    found = client.search_runs([experiment_id], f"tags.`zcnas.pipeline_key` = '{pipeline_key}' "
+                                                f"and tags.`zcnas.role` = 'pipeline'", max_results=1)
+    if found:
+        return found[0].info.run_id
+    run = client.create_run(experiment_id, run_name=f"pipeline {pipeline_key[:8]}",
+                            tags={**tags, "zcnas.role": "pipeline"})
+    for key, value in flatten(all_params).items():
+        client.log_param(run.info.run_id, key, str(value))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id

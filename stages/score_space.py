@@ -1,0 +1,23 @@
+"""DVC stage `score_space`: the cheap proxy that search uses, over the whole search space."""
+
+import argparse
+from pathlib import Path
+
+from zcnas.pipeline.score import score_stage
+from zcnas.pipeline.stage import run_stage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ground-truth", type=Path, required=True, help="directory of ground-truth tables")
+    parser.add_argument("--data-dir", type=Path, required=True, help="where datasets are looked for")
+    parser.add_argument("--out", type=Path, required=True, help="directory for one score table per dataset")
+    args = parser.parse_args()
+    run_stage("score_space", ["score", "score_space"], lambda params, run: score_stage(
+        params, args.ground_truth, args.data_dir, args.out, run,
+        proxies=params.score_space.proxies, sample=params.score_space.sample,
+        datasets=params.score_space.datasets, purpose="score_space"))
+
+
+if __name__ == "__main__":
+    main()

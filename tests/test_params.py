@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from zcnas.errors import ZcnasError
+from zcnas.pipeline.params import load_params, parse_params
+from zcnas.pipeline.sampling import sample_archs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_repository_params_are_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.score.sample == 1000 and params.score_space.sample == "all"
+
+
+@pytest.mark.parametrize(
+    "raw, fragments",
+    [
+        ({"score": {"batch_size": "64"}}, ["score.batch_size", "'64'"]),
+        ({"score": {"batch_size": 0}}, ["score.batch_size", "greater than or equal to 1"]),
+        ({"score": {"proxies": ["synflow", "synflw"]}}, ["score.proxies", "'synflw'", "jacob_cov"]),
+        ({"score": {"datasets": ["mnist"]}}, ["score.datasets", "'mnist'", "cifar100"]),
+        ({"score": {"space": "nb301"}}, ["score.space", "'nb301'", "nb201"]),
+        ({"score": {"sample": -3}}, ["score.sample", "-3"]),
+        ({"score": {"batchsize": 64}}, ["score.batchsize", "unknown key"]),
+        ({"score": {"dataload": "grsp"}}, ["score.dataload", "'grsp'", "random"]),
+        ({"workers": "many"}, ["workers", "'many'"]),
+        ({"seed": 4.5}, ["seed"]),
+        ({"evaluate": {"top_fraction": 1.5}}, ["evaluate.top_fraction"]),
+        ({"evaluate": {"vote": ["snap"]}}, ["evaluate.vote", "'snap'"]),
+    ],
+)
+def test_bad_params_name_the_key(raw, fragments):
+    with pytest.raises(ZcnasError) as info:
+        parse_params(raw)
+    assert all(fragment in str(info.value) for fragment in fragments), str(info.value)
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    with pytest.raises(ZcnasError, match="not found"):
+        load_params(tmp_path / "absent.yaml")
+    broken = tmp_path / "params.yaml"
+    broken.write_text("score: [unclosed\n")
+    with pytest.raises(ZcnasError, match="not valid YAML"):
+        load_params(broken)
+
+
+def test_sample_is_seeded_and_independent_of_table_order():
+    archs = [f"a{i}" for i in range(100)]
+    first = sample_archs(archs, 10, seed=1, purpose="p", what="toy")
+    assert first == sample_archs(archs[::-1], 10, seed=1, purpose="p", what="toy")
+    assert first != sample_archs(archs, 10, seed=2, purpose="p", what="toy")
+    assert len(set(first)) == 10
+    assert sample_archs(archs, "all", seed=1, purpose="p", what="toy") == sorted(archs)
+
+
+def test_sample_larger_than_the_space_is_refused():
+    with pytest.raises(ZcnasError, match="sample size 101 exceeds the 100 architectures of toy"):
+        sample_archs([f"a{i}" for i in range(100)], 101, seed=1, purpose="p", what="toy")
