@@ -29,6 +29,7 @@ def test_the_repository_params_are_valid():
         ({"seed": 4.5}, ["seed"]),
         ({"evaluate": {"top_fraction": 1.5}}, ["evaluate.top_fraction"]),
         ({"evaluate": {"vote": ["snap"]}}, ["evaluate.vote", "'snap'"]),
+        ({"score": {"proxies": ["snip", "synflow"]}}, ["evaluate.vote names jacob_cov", "score.proxies"]),
     ],
 )
 def test_bad_params_name_the_key(raw, fragments):

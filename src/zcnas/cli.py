@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .data import DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatch
 from .errors import ZcnasError
-from .proxies import proxy_names
+from .proxies import proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
 from .spaces import get_space, space_names
 
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
     which = score.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", help="one architecture: an NB201 string or an NB101 spec as JSON")
-    which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' comments)")
+    which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' starts a comment line)")
     score.add_argument("--proxies", default="paper",
                        help=f"comma-separated: {', '.join(proxy_names())}; or 'paper' (the six) or 'all'")
     score.add_argument("--batch-size", type=int, default=64)
@@ -58,8 +58,6 @@ def _score(args: argparse.Namespace) -> int:
     if args.archs is not None and args.out is None:
         raise ZcnasError("--archs needs --out TABLE (.parquet or .csv) for the results")
     archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
-    from .proxies import resolve_proxies
-
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
     inputs, targets = load_minibatch(args.dataset, args.dataload, args.batch_size, args.seed, args.data_dir)
     job = ScoringJob(space, proxies, inputs, targets, info.num_classes, args.seed, args.device)
@@ -77,8 +75,8 @@ def _read_archs(space, path: Path) -> list:
         raise ZcnasError(f"architecture file {path} does not exist")
     archs = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
-        text = line.split("#", 1)[0].strip() if not line.lstrip().startswith("{") else line.strip()
-        if not text:
+        text = line.strip()
+        if not text or text.startswith("#"):
             continue
         try:
             archs.append(space.parse(text))

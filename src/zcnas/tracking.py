@@ -1,8 +1,8 @@
 """MLflow tracking: the only module that talks to MLflow.
 
 Each DVC stage logs one child run under a parent run that stands for one pipeline
-run (`dvc repro` / `dvc exp run`): same code (git commit, dirty diff) and same
-params.yaml -> same parent, so an ablation shows up as a new parent with its stages
+run (`dvc repro` / `dvc exp run`): same code (by content) and same params.yaml ->
+same parent, so an ablation shows up as a new parent with its stages
 nested under it. The store defaults to SQLite under `mlruns/` with artifacts beside
 it; `MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set
 `ZCNAS_TRACKING=off` to log nothing.
@@ -48,6 +48,22 @@ def _git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+def code_fingerprint() -> str:
+    """A hash of the code that runs: the zcnas package and the pipeline definition.
+
+    Content, not git state, identifies a pipeline run: `dvc exp run` stages files in
+    git between stages, which changes `git diff` but not the code.
+    """
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(Path("stages").glob("*.py")) + [Path("dvc.yaml")]
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            name = path.relative_to(package) if path.is_relative_to(package) else path
+            digest.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def code_version() -> dict:
@@ -114,7 +130,7 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
     client = MlflowClient(tracking_uri())
     experiment_id = _experiment_id(client)
     version = code_version()
-    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), version)).encode()).hexdigest()[:16]
+    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), code_fingerprint())).encode()).hexdigest()[:16]
     tags = {
         **{f"zcnas.{k}": v for k, v in version.items()},
         "zcnas.pipeline_key": pipeline_key,

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import ZcnasError
 from ..seeding import derive_seed
-from .ranks import spearman_rows
+from .ranks import resampled_spearman
 
 # Resampled elements per block: bounds memory when n is the whole NB201 space.
 _BLOCK_ELEMENTS = 2_000_000
@@ -34,7 +34,7 @@ def spearman_interval(
     block = max(1, _BLOCK_ELEMENTS // n)
     for start in range(0, resamples, block):
         rows = rng.integers(0, n, size=(min(block, resamples - start), n))
-        rhos.append(spearman_rows(x[rows], y[rows]))
+        rhos.append(resampled_spearman(x, y, rows))
     rhos = np.concatenate(rhos)
     rhos = rhos[np.isfinite(rhos)]
     if not len(rhos):

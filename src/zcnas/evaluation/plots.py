@@ -5,6 +5,7 @@ pyplot, so no display or global figure state is involved. Each function writes a
 PNG atomically and returns its path.
 """
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +21,23 @@ from .ranks import spearman
 # Scores spanning more decades than this get a logarithmic axis.
 _DECADES_FOR_LOG = 3
 _DPI = 150
+_METRIC_LABELS = {
+    "spearman_test": "Spearman ρ (test accuracy)",
+    "spearman_val": "Spearman ρ (validation accuracy)",
+    "kendall_test": "Kendall τ (test accuracy)",
+}
+# Up to ten methods get distinct colours; markers tell apart those that share one
+# (7 markers against 10 colours: 70 distinct pairs).
+_COLOURS = [f"C{i}" for i in range(10)]
+_MARKERS = "osD^vPX"
 
 
 def axis_scale(values) -> tuple[str, dict]:
     """The axis scale that shows `values` best, with its matplotlib keyword arguments.
 
     Positive values spanning more than three orders of magnitude get `log`; values
-    with zeros or negatives and such a span of magnitudes get `symlog`, linear
-    within the smallest decile of magnitudes; anything else stays `linear`.
+    with zeros or negatives and such a span of magnitudes get `symlog`, linear up
+    to the decade below the 10th percentile of magnitudes; anything else stays `linear`.
     """
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
@@ -36,7 +46,8 @@ def axis_scale(values) -> tuple[str, dict]:
         return "linear", {}
     if (values > 0).all():
         return "log", {}
-    return "symlog", {"linthresh": float(np.percentile(magnitudes, 10))}
+    # A power of ten, so the ticks at the edges of the linear band fall on decades.
+    return "symlog", {"linthresh": float(10 ** np.floor(np.log10(np.percentile(magnitudes, 10))))}
 
 
 def plot_score_scatter(
@@ -48,7 +59,9 @@ def plot_score_scatter(
     """
     score, accuracy = np.asarray(score, dtype=float), np.asarray(accuracy, dtype=float)
     if score.shape != accuracy.shape:
-        raise ZcnasError(f"{proxy}: {score.shape[0]} scores but {accuracy.shape[0]} accuracies; expected one per architecture")
+        raise ZcnasError(
+            f"{proxy}: {score.shape[0]} scores but {accuracy.shape[0]} accuracies; expected one per architecture"
+        )
     finite = np.isfinite(score) & np.isfinite(accuracy)
     x, y = score[finite], accuracy[finite]
     figure = Figure(figsize=(6, 4.5), layout="constrained")
@@ -86,7 +99,7 @@ def plot_rho_vs_cost(
     """The paper's Figure 1: each method's rank correlation (y) against its cost (x, log).
 
     `report` is one dataset's `evaluate_dataset` result: each method with a finite
-    `metric` and `seconds_per_arch` becomes a labelled point, with its bootstrap
+    `metric` and `seconds_per_arch` becomes a point in the legend, with its bootstrap
     interval as an error bar when `metric` is `spearman_test`. `costs` replaces the
     seconds (only the methods it names are drawn, so units never mix; say the unit in
     `cost_label`); `series` adds curves such as EcoNAS-style reduced training.
@@ -94,25 +107,26 @@ def plot_rho_vs_cost(
     points = _method_points(report, costs, metric)
     if not points and not any(line.points for line in series):
         raise ZcnasError(f"nothing to plot: no method has both a finite {metric!r} and a cost, and no series was given")
-    figure = Figure(figsize=(7, 4.8), layout="constrained")
+    figure = Figure(figsize=(8, 4.8), layout="constrained")
     axes = figure.add_subplot()
-    for method, cost, rho in points:
+    styles = zip(itertools.cycle(_COLOURS), itertools.cycle(_MARKERS))
+    for (method, cost, rho), (colour, marker) in zip(points, styles):
         interval = report[method].get("spearman_test_ci") if metric == "spearman_test" else None
         if interval and None not in interval:
-            axes.errorbar(cost, rho, yerr=[[rho - interval[0]], [interval[1] - rho]], fmt="none", ecolor="grey", capsize=3)
-        axes.scatter(cost, rho, s=36, color="tab:blue", zorder=3)
-        axes.annotate(method, (cost, rho), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    if points:
-        axes.scatter([], [], s=36, color="tab:blue", label="zero-cost proxies (95% bootstrap CI)")
-    for line in series:
+            error = [[rho - interval[0]], [interval[1] - rho]]
+            axes.errorbar(cost, rho, yerr=error, color=colour, capsize=3, alpha=0.6)
+        axes.scatter(cost, rho, s=40, color=colour, marker=marker, zorder=3, label=method)
+    for line, colour in zip(series, itertools.cycle(_COLOURS[::-1])):
         line_costs = [_positive_cost(line.label, cost) for cost, _ in line.points]
-        axes.plot(line_costs, [rho for _, rho in line.points], marker="o", markersize=4, label=line.label)
+        line_rhos = [rho for _, rho in line.points]
+        axes.plot(line_costs, line_rhos, color=colour, linestyle="--", marker=".", label=line.label)
     axes.set_xscale("log")
     axes.set_xlabel(f"{cost_label}, log scale")
-    axes.set_ylabel(f"Spearman ρ ({_accuracy_name(metric)})")
+    axes.set_ylabel(_METRIC_LABELS.get(metric, metric))
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(loc="best", fontsize=8)
+    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8,
+                title="error bars: 95% bootstrap CI" if metric == "spearman_test" else None, title_fontsize=8)
     return _save(figure, path)
 
 
@@ -131,10 +145,6 @@ def _positive_cost(label: str, cost: float) -> float:
     if not (math.isfinite(cost) and cost > 0):
         raise ZcnasError(f"cost of {label!r} is {cost!r}; expected a positive number for the log-scale axis")
     return float(cost)
-
-
-def _accuracy_name(metric: str) -> str:
-    return {"spearman_test": "test accuracy", "spearman_val": "validation accuracy"}.get(metric, metric)
 
 
 def _save(figure: Figure, path: Path | str) -> Path:

@@ -17,17 +17,35 @@ from ..errors import ZcnasError
 def spearman(x, y) -> float:
     """Spearman's rho (Pearson correlation of average ranks)."""
     x, y = _pair(x, y)
-    return float(spearman_rows(x[None, :], y[None, :])[0])
+    return float(resampled_spearman(x, y, np.arange(len(x))[None, :])[0])
 
 
-def spearman_rows(x_rows: np.ndarray, y_rows: np.ndarray) -> np.ndarray:
-    """Spearman's rho of each row pair of two 2-D arrays (vectorised for the bootstrap)."""
-    if x_rows.shape[1] < 2:
-        return np.full(len(x_rows), np.nan)
-    x_ranks = _centred(stats.rankdata(x_rows, axis=1))
-    y_ranks = _centred(stats.rankdata(y_rows, axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):  # a constant row has no correlation: NaN
+def resampled_spearman(x: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Spearman's rho of `x[r]` against `y[r]` for each row `r` of the index array `rows`.
+
+    Vectorised for the bootstrap: no per-resample sort, see `_resample_ranks`.
+    """
+    if rows.shape[1] < 2:
+        return np.full(len(rows), np.nan)
+    x_ranks, y_ranks = _centred(_resample_ranks(x, rows)), _centred(_resample_ranks(y, rows))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant resample has no correlation: NaN
         return (x_ranks * y_ranks).sum(axis=1) / np.sqrt((x_ranks**2).sum(axis=1) * (y_ranks**2).sum(axis=1))
+
+
+def _resample_ranks(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Average ranks of `values[r]` within each resample `r`, from counts instead of sorting.
+
+    Values are sorted once into groups of equal values; within a resample, a group
+    counted c times after `below` smaller draws holds ranks below+1..below+c, whose
+    average is cumulative_count - (c - 1) / 2.
+    """
+    group_of = np.unique(values, return_inverse=True)[1]
+    groups = group_of.max() + 1
+    drawn = group_of[rows]
+    offsets = groups * np.arange(len(rows))[:, None]
+    counts = np.bincount((drawn + offsets).ravel(), minlength=groups * len(rows)).reshape(len(rows), groups)
+    average_rank = np.cumsum(counts, axis=1) - (counts - 1) / 2
+    return np.take_along_axis(average_rank, drawn, axis=1)
 
 
 def _centred(ranks: np.ndarray) -> np.ndarray:

@@ -73,9 +73,11 @@ def evaluate_dataset(
     "pairwise_test", "spearman_test_ci", "n", "nan", "seconds_per_arch"}, "vote":
     {"proxies", "pairwise_test", "n", "nan"}, "ensemble": {"proxies", ...as a proxy}}.
     `top10_test` keeps its name whatever `top_fraction` is (the JSON key the stage
-    reads); `dataset` only seeds the bootstrap. `vote` or `ensemble` None leaves it out.
+    reads); `dataset` only seeds the bootstrap; `resamples=0` skips it (interval None).
+    `vote` or `ensemble` None leaves it out.
     """
-    table = join_truth(scores, truth)
+    # A canonical row order, so that bootstrap resamples do not depend on how the tables were sorted.
+    table = join_truth(scores, truth).sort_values("arch", ignore_index=True)
     proxies = list(proxy_columns(table) if proxies is None else proxies)
     _require_columns(table, [*proxies, *(vote or ()), *(ensemble or ())])
     settings = dict(top_fraction=top_fraction, resamples=resamples, seed=seed, dataset=dataset)
@@ -86,7 +88,8 @@ def evaluate_dataset(
         ranked = _all_finite(table, ensemble)
         combined = pd.Series(np.nan, index=table.index)
         combined[ranked] = rank_average([table.loc[ranked, member] for member in ensemble])
-        report[ENSEMBLE] = {"proxies": list(ensemble), **_evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)}
+        metrics = _evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)
+        report[ENSEMBLE] = {"proxies": list(ensemble), **metrics}
     return report
 
 
@@ -106,7 +109,7 @@ def _evaluate_score(table, name, score, members, *, top_fraction, resamples, see
         "kendall_test": kendall(x, test),
         "top10_test": top_overlap(x, test, top_fraction),
         "pairwise_test": pairwise_accuracy(test, x),
-        "spearman_test_ci": list(spearman_interval(x, test, resamples, seed, dataset, name)),
+        "spearman_test_ci": list(spearman_interval(x, test, resamples, seed, dataset, name)) if resamples else None,
         "n": int(finite.sum()),
         "nan": int((~finite).sum()),
         "seconds_per_arch": _seconds_per_arch(table, members),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from ..data import DATASETS, METHODS
 from ..errors import ZcnasError
@@ -37,7 +37,7 @@ def _proxy(value: str) -> str:
 class FetchParams(Section):
     spaces: list[str] = ["nb201"]
     nb201_source: Literal["auto", "table", "pth", "nats"] = "auto"
-    nb101_source: Literal["auto", "table", "tfrecord"] = "auto"
+    nb101_source: Literal["auto", "sample", "tfrecord"] = "auto"
 
     @field_validator("spaces")
     @classmethod
@@ -125,6 +125,15 @@ class Params(Section):
             raise ValueError(f"workers must be 'auto' or >= 1, got {value}")
         return value
 
+    @model_validator(mode="after")
+    def _evaluated_proxies_are_scored(self):
+        for key in ("vote", "ensemble"):
+            missing = [p for p in getattr(self.evaluate, key) if p not in self.score.proxies]
+            if missing:
+                raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which score.proxies does not compute "
+                                 f"({', '.join(self.score.proxies)})")
+        return self
+
     def section(self, name: str) -> dict:
         value = getattr(self, name)
         return value.model_dump() if isinstance(value, BaseModel) else {name: value}
@@ -159,10 +168,10 @@ def parse_params(raw: dict, source: str = "params") -> Params:
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown key (a typo?)"
-            if "got" not in message:
+            if "got" not in message and parts:
                 message += f" (got {error.get('input')!r})"
             problems.setdefault(".".join(parts), []).append(message)
-        lines = [f"{key}: {' or '.join(messages)}" for key, messages in problems.items()]
+        lines = [f"{key}: {' or '.join(messages)}" if key else " or ".join(messages) for key, messages in problems.items()]
         raise ZcnasError(f"{source}: invalid parameters:\n  " + "\n  ".join(lines)) from None
 
 

@@ -1,0 +1,38 @@
+"""The evaluate stage: rank correlations, retrieval and the vote, with plots."""
+
+from pathlib import Path
+
+from ..benchmarks import read_ground_truth
+from ..evaluation import evaluate_dataset, join_truth, metrics_table
+from ..evaluation.plots import plot_rho_vs_cost, plot_score_scatter
+from ..files import read_table, write_json, write_table
+from ..tracking import StageRun
+from .params import Params
+from .score import score_table_path
+
+
+def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, metrics_path: Path,
+                   tables_dir: Path, plots_dir: Path, run: StageRun) -> dict:
+    space = params.score.space
+    truth = read_ground_truth(Path(ground_truth_dir) / f"{space}.parquet")
+    report = {}
+    for dataset in params.score.datasets:
+        scores = read_table(score_table_path(scores_dir, space, dataset))
+        dataset_truth = truth.loc[truth["dataset"] == dataset, ["arch", "val_acc", "test_acc"]]
+        report[dataset] = evaluate_dataset(
+            scores, dataset_truth, params.score.proxies, vote=params.evaluate.vote, ensemble=params.evaluate.ensemble,
+            top_fraction=params.evaluate.top_fraction, resamples=params.evaluate.bootstrap, seed=params.seed,
+            dataset=dataset,
+        )
+        joined = join_truth(scores, dataset_truth)
+        for proxy in params.score.proxies:
+            plot_score_scatter(joined[proxy], joined["test_acc"], Path(plots_dir) / f"{dataset}-{proxy}.png",
+                               proxy=proxy, dataset=dataset)
+        plot_rho_vs_cost(report[dataset], Path(plots_dir) / f"{dataset}-rho-vs-cost.png",
+                         title=f"{space} {dataset}: Spearman's rho against cost per architecture")
+    write_json(report, metrics_path)
+    write_table(metrics_table(report), Path(tables_dir) / "correlation.csv")
+    run.log_metrics(report, on_parent=True)
+    run.log_artifact(plots_dir, "plots")
+    run.log_artifact(Path(tables_dir) / "correlation.csv")
+    return report

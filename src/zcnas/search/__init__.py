@@ -1,0 +1,21 @@
+"""NAS algorithms run against a benchmark table, accelerated by zero-cost proxies.
+
+"Training" a cell looks its accuracy up; the budget counts distinct trained cells;
+proxy scores are free. See `run_search` / `run_variants` for runs, `summarize` and
+`plot_search` for results, `parse_variant` for the variant names.
+"""
+
+from .benchmark import Benchmark
+from .plot import plot_search
+from .proxy import ProxyRanking, proxy_ranking
+from .runner import check_search, run_search, run_variants
+from .summary import curves_frame, curves_from_frame, mean_band, models_to_target, summarize, target_label
+from .variants import (ALGORITHMS, AgingEvolution, BinaryPredictor, RandomSearch, Reinforce, SearchConfig,
+                       parse_variant, variant_name)
+
+__all__ = [
+    "ALGORITHMS", "AgingEvolution", "Benchmark", "BinaryPredictor", "ProxyRanking", "RandomSearch", "Reinforce",
+    "SearchConfig", "check_search", "curves_frame", "curves_from_frame", "mean_band", "models_to_target",
+    "parse_variant", "plot_search", "proxy_ranking", "run_search", "run_variants", "summarize", "target_label",
+    "variant_name",
+]

@@ -1,0 +1,69 @@
+"""Zero-cost proxy scores aligned to a benchmark's cells; free to consult during search.
+
+Higher is better (a registered proxy that is lower-is-better is negated); a NaN score
+(the proxy failed, or the scores table lacks the cell) ranks below every number.
+"""
+
+import warnings
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from ..errors import ZcnasError
+from ..proxies import PROXIES
+from .benchmark import Benchmark
+
+# Columns of a scoring table that are not proxies (see zcnas.scoring.score_one).
+_NOT_PROXIES = ("arch", "seconds_build", "seconds_total")
+
+
+class ProxyRanking:
+    """One proxy's score for every benchmark cell, by position."""
+
+    def __init__(self, name: str, scores: np.ndarray):
+        self.name = name
+        self.scores = np.asarray(scores, dtype=float)
+        # -inf sorts NaN below every real score while keeping argmax/argsort usable.
+        self.order_key = np.where(np.isnan(self.scores), -np.inf, self.scores)
+
+    def rank_normalised(self) -> np.ndarray:
+        """Each cell's rank among the scored cells, scaled to (0, 1]; NaN scores get 0."""
+        ranks = np.zeros_like(self.scores)
+        scored = ~np.isnan(self.scores)
+        if scored.any():
+            ranks[scored] = rankdata(self.scores[scored]) / scored.sum()
+        return ranks
+
+
+def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mapping[str, float],
+                  proxy: str = "synflow") -> ProxyRanking:
+    """Align scores to the benchmark: a table with `arch` and a `proxy` column, or arch string -> score."""
+    if isinstance(scores, pd.DataFrame):
+        available = [column for column in scores.columns
+                     if column not in _NOT_PROXIES and not str(column).startswith("seconds_")]
+        if "arch" not in scores.columns:
+            raise ZcnasError(f"proxy scores table lacks the 'arch' column; found: {', '.join(map(str, scores.columns))}")
+        if proxy not in available:
+            raise ZcnasError(f"proxy {proxy!r} is not in the scores table; available: {', '.join(map(str, available))}")
+        scores = pd.Series(scores[proxy].to_numpy(dtype=float), index=scores["arch"])
+    by_position = np.full(benchmark.size, np.nan)
+    matched = 0
+    for text, value in dict(scores).items():
+        position = benchmark.position(benchmark.space.parse(text))
+        if position is not None:
+            by_position[position] = value
+            matched += 1
+    if matched == 0:
+        raise ZcnasError(
+            f"none of the {len(scores)} scored cells of proxy {proxy!r} is in the benchmark "
+            f"({benchmark.size} {benchmark.space.name} cells); are they scores for another space?"
+        )
+    if matched < benchmark.size:
+        warnings.warn(f"proxy {proxy!r} has no score for {benchmark.size - matched} of {benchmark.size} benchmark "
+                      "cells; they rank last", RuntimeWarning)
+    registered = PROXIES.get(proxy)
+    if registered is not None and not registered.higher_is_better:
+        by_position = -by_position
+    return ProxyRanking(proxy, by_position)

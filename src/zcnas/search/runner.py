@@ -1,0 +1,166 @@
+"""Running searches: one seeded run, or many runs of many variants, optionally in parallel.
+
+Run r of a variant is seeded with derive_seed(seed, algorithm, variant name, r), and
+torch runs single-threaded inside it, so a curve is the same whatever the order, the
+process or the worker that computed it.
+"""
+
+import multiprocessing
+from contextlib import contextmanager
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import ZcnasError, choice_error
+from ..seeding import derive_seed, seeded
+from .benchmark import Benchmark
+from .evolution import aging_evolution
+from .history import SELECT_BY, TrainingHistory
+from .moves import Randomness
+from .predictor import binary_predictor
+from .proxy import ProxyRanking, proxy_ranking
+from .random_search import random_search
+from .reinforce import reinforce
+from .variants import ALGORITHMS, SearchConfig, parse_variant, uses_proxy, variant_name
+
+SEARCHES: dict[str, Callable] = {"rs": random_search, "ae": aging_evolution, "rl": reinforce, "bp": binary_predictor}
+ProxyScores = ProxyRanking | pd.DataFrame | pd.Series | Mapping[str, float] | None
+
+
+def run_search(variant: str | SearchConfig, benchmark: Benchmark, proxy_scores: ProxyScores, budget: int, seed: int,
+               run_index: int = 0, proxy: str = "synflow", select_by: str = "val") -> np.ndarray:
+    """One run's curve: test accuracy of the best cell so far after each of `budget` trained cells.
+
+    `select_by="val"` picks the best by validation accuracy (what a search can see);
+    "test" by test accuracy (the paper's plotting choice). Raw scores are aligned to the
+    benchmark on every call; pass a `ProxyRanking` to align them once for many runs.
+    """
+    config = parse_variant(variant) if isinstance(variant, str) else variant
+    ranking = _ranking(benchmark, proxy_scores, proxy) if uses_proxy(config) else None
+    check_search(config, benchmark, budget, ranking, select_by)
+    _require_count("run_index", run_index, 0)
+    return _run(config, benchmark, ranking, budget, seed, run_index, select_by)
+
+
+def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark, proxy_scores: ProxyScores,
+                 budget: int | Mapping[str, int], runs: int, seed: int, proxy: str = "synflow",
+                 select_by: str = "val", workers: int = 1, progress: bool = False) -> dict[str, np.ndarray]:
+    """Curves of `runs` runs of each variant: {variant name: array [runs, budget]}.
+
+    `budget` is one number or one per algorithm (e.g. {"rs": 300, "bp": 100}). All
+    settings are checked before any run starts.
+    """
+    configs = [parse_variant(variant) if isinstance(variant, str) else variant for variant in variants]
+    names = [variant_name(config) for config in configs]
+    if len(set(names)) < len(names):
+        raise ZcnasError(f"variants must be distinct, got {names}")
+    _require_count("runs", runs, 1)
+    _require_count("workers", workers, 1)
+    ranking = _ranking(benchmark, proxy_scores, proxy) if any(map(uses_proxy, configs)) else None
+    budgets = [_budget_of(budget, config.algorithm) for config in configs]
+    for config, config_budget in zip(configs, budgets):
+        check_search(config, benchmark, config_budget, ranking, select_by)
+    tasks = [(config, config_budget, run_index)
+             for config, config_budget in zip(configs, budgets) for run_index in range(runs)]
+    curves = _execute(tasks, (benchmark, ranking, seed, select_by), workers, progress)
+    return {name: np.stack(curves[i * runs:(i + 1) * runs]) for i, name in enumerate(names)}
+
+
+def check_search(config: SearchConfig, benchmark: Benchmark, budget: int, proxy: ProxyRanking | None,
+                 select_by: str = "val") -> None:
+    """ZcnasError for settings that cannot run against this benchmark."""
+    name = variant_name(config)
+    _require_count("budget", budget, 1)
+    if budget > benchmark.size:
+        raise ZcnasError(f"budget {budget} of {name} exceeds the {benchmark.size} cells the benchmark knows "
+                         "(each cell is trained at most once)")
+    if config.warmup > benchmark.size:
+        raise ZcnasError(f"warm-up size {config.warmup} of {name} exceeds the {benchmark.size} cells the "
+                         f"benchmark knows; expected 1 to {benchmark.size}")
+    population = getattr(config, "population", None)
+    if population is not None and population > budget:
+        raise ZcnasError(f"population {population} of {name} exceeds its budget {budget}; "
+                         "expected tournament <= population <= budget")
+    if uses_proxy(config) and proxy is None:
+        raise ZcnasError(f"variant {name} uses a zero-cost proxy but no proxy scores were given")
+    if select_by not in SELECT_BY:
+        raise choice_error("selection criterion", select_by, SELECT_BY)
+
+
+def _require_count(what: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ZcnasError(f"{what} must be an integer >= {minimum}, got {value!r}")
+
+
+def _ranking(benchmark: Benchmark, scores: ProxyScores, proxy: str) -> ProxyRanking | None:
+    if scores is None or isinstance(scores, ProxyRanking):
+        return scores
+    return proxy_ranking(benchmark, scores, proxy)
+
+
+def _budget_of(budget: int | Mapping[str, int], algorithm: str) -> int:
+    if not isinstance(budget, Mapping):
+        return budget
+    if algorithm not in budget:
+        raise ZcnasError(f"no budget for algorithm {algorithm!r}; budgets given for: {', '.join(budget)} "
+                         f"(algorithms: {', '.join(ALGORITHMS)})")
+    return budget[algorithm]
+
+
+@contextmanager
+def _single_threaded():
+    # Tiny models gain nothing from threads, and a fixed thread count keeps float sums reproducible.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(config: SearchConfig, benchmark: Benchmark, ranking: ProxyRanking | None, budget: int, seed: int,
+         run_index: int, select_by: str) -> np.ndarray:
+    run_seed = derive_seed(seed, config.algorithm, variant_name(config), run_index)
+    history = TrainingHistory(benchmark, budget)
+    with seeded(run_seed), _single_threaded():
+        SEARCHES[config.algorithm](config, benchmark, ranking, history, Randomness.from_seed(run_seed))
+    return history.curve(select_by)
+
+
+_worker_context: tuple | None = None
+
+
+def _start_worker(context: tuple) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def _run_task(task: tuple) -> np.ndarray:
+    return _run_in(_worker_context, task)
+
+
+def _run_in(context: tuple, task: tuple) -> np.ndarray:
+    benchmark, ranking, seed, select_by = context
+    config, budget, run_index = task
+    return _run(config, benchmark, ranking, budget, seed, run_index, select_by)
+
+
+def _execute(tasks: list[tuple], context: tuple, workers: int, progress: bool) -> list[np.ndarray]:
+    with tqdm(total=len(tasks), desc="search runs", unit="run", disable=not progress) as bar:
+        if workers == 1 or len(tasks) == 1:
+            curves = []
+            for task in tasks:
+                curves.append(_run_in(context, task))
+                bar.update()
+            return curves
+        # spawn, not fork: forking after torch has started its thread pools can deadlock.
+        pool_context = multiprocessing.get_context("spawn")
+        with pool_context.Pool(workers, initializer=_start_worker, initargs=(context,)) as pool:
+            curves = []
+            for curve in pool.imap(_run_task, tasks, chunksize=1):
+                curves.append(curve)
+                bar.update()
+            return curves

@@ -1,0 +1,90 @@
+"""Summaries of search curves: mean with a 95% band, models needed to reach targets, speed-ups.
+
+The band is the t-interval of the mean curve across runs (it says how well the runs pin
+the mean down, as needed to compare variants; it collapses to the mean for one run).
+"""
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ZcnasError
+from .variants import parse_variant
+
+
+def mean_band(curves: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean curve and the lower and upper ends of its `confidence` t-interval, over runs (rows)."""
+    curves = _checked(curves)
+    mean = curves.mean(axis=0)
+    if len(curves) == 1:
+        return mean, mean.copy(), mean.copy()
+    half_width = stats.t.ppf(0.5 + confidence / 2, len(curves) - 1) * stats.sem(curves, axis=0)
+    return mean, mean - half_width, mean + half_width
+
+
+def models_to_target(curves: np.ndarray, target: float) -> tuple[float | None, float]:
+    """Mean number of trained models until the curve reaches `target` (None unless every run
+    reaches it) and the share of runs that reach it."""
+    curves = _checked(curves)
+    reached = curves >= target
+    hit = reached.any(axis=1)
+    if not hit.all():
+        return None, float(hit.mean())
+    return float((reached.argmax(axis=1) + 1).mean()), 1.0
+
+
+def target_label(target: float) -> str:
+    """72.5 -> '72.5', 73.0 -> '73' (the suffix of the summary keys)."""
+    return f"{float(target):g}"
+
+
+def summarize(curves: Mapping[str, np.ndarray], targets: Sequence[float]) -> dict:
+    """JSON-safe {variant: {runs, budget, best_mean_at_budget, models_to_<t>, reached_share_<t>, speedup_<t>}}.
+
+    speedup_<t> is the plain algorithm's mean models-to-target over the variant's (None
+    when either does not reach t in every run, or the plain one was not run).
+    """
+    summary = {}
+    for name, variant_curves in curves.items():
+        variant_curves = _checked(variant_curves)
+        entry = {"runs": int(variant_curves.shape[0]), "budget": int(variant_curves.shape[1]),
+                 "best_mean_at_budget": float(variant_curves[:, -1].mean())}
+        for target in targets:
+            label = target_label(target)
+            entry[f"models_to_{label}"], entry[f"reached_share_{label}"] = models_to_target(variant_curves, target)
+        summary[name] = entry
+    for name, entry in summary.items():
+        plain = summary.get(parse_variant(name).algorithm)
+        for target in targets:
+            key = f"models_to_{target_label(target)}"
+            ours, theirs = entry[key], plain[key] if plain else None
+            entry[f"speedup_{target_label(target)}"] = theirs / ours if ours and theirs else None
+    return summary
+
+
+def curves_frame(curves: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Tidy table of curves: variant, run, trained (1..budget), test_acc."""
+    rows = [pd.DataFrame({"variant": name, "run": run, "trained": np.arange(1, len(curve) + 1), "test_acc": curve})
+            for name, variant_curves in curves.items() for run, curve in enumerate(_checked(variant_curves))]
+    return pd.concat(rows, ignore_index=True)
+
+
+def curves_from_frame(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The curves a `curves_frame` table holds, variants in order of appearance."""
+    missing = {"variant", "run", "trained", "test_acc"} - set(frame.columns)
+    if missing:
+        raise ZcnasError(f"curves table lacks column(s) {sorted(missing)}; expected variant, run, trained, test_acc")
+    curves = {}
+    for name, rows in frame.groupby("variant", sort=False):
+        table = rows.pivot(index="run", columns="trained", values="test_acc").sort_index().sort_index(axis=1)
+        curves[name] = table.to_numpy(dtype=float)
+    return curves
+
+
+def _checked(curves: np.ndarray) -> np.ndarray:
+    curves = np.asarray(curves, dtype=float)
+    if curves.ndim != 2 or 0 in curves.shape:
+        raise ZcnasError(f"curves must be a non-empty [runs, budget] array, got shape {curves.shape}")
+    return curves

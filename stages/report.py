@@ -1,0 +1,24 @@
+"""DVC stage `report`: the Markdown report, our numbers beside the paper's."""
+
+import argparse
+from pathlib import Path
+
+from zcnas.pipeline.report import write_report
+from zcnas.pipeline.stage import run_stage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--correlation", type=Path, required=True, help="metrics/correlation.json")
+    parser.add_argument("--plots", type=Path, required=True, help="directory of the correlation plots")
+    parser.add_argument("--out", type=Path, required=True, help="the report to write (Markdown)")
+    args = parser.parse_args()
+
+    def body(params, run):
+        run.log_artifact(write_report(params, args.correlation, args.out, args.plots))
+
+    run_stage("report", ["score", "evaluate"], body)
+
+
+if __name__ == "__main__":
+    main()

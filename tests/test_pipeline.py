@@ -1,0 +1,120 @@
+"""The whole DVC pipeline, end to end, on the smoke profile.
+
+Runs on the real mirror (../shared/data) when present, else on generated data of the
+same schema (a synthetic NB201 table and random CIFAR-10 images).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import shared_data_dir
+
+REPO = Path(__file__).resolve().parents[1]
+pytest.importorskip("dvc")
+mlflow = pytest.importorskip("mlflow")
+
+
+def merged(base: dict, overrides: dict) -> dict:
+    result = dict(base)
+    for key, value in overrides.items():
+        result[key] = merged(base.get(key, {}), value) if isinstance(value, dict) else value
+    return result
+
+
+def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project's pipeline in a fresh git + DVC repository, with data."""
+    root = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", "stages", "src"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    params = merged(yaml.safe_load((REPO / "params.yaml").read_text()),
+                    yaml.safe_load((REPO / "profiles" / "smoke.yaml").read_text()))
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    store = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}", "ZCNAS_TRACKING": "on",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    mirror = shared_data_dir()
+    if (mirror / "nb201" / "accuracy.csv").exists() and (mirror / "cifar10").exists():
+        env["ZCNAS_MIRROR"] = str(mirror)
+        real = True
+    else:
+        from zcnas.benchmarks import write_synthetic_nb201
+        from zcnas.data.synthetic import write_image_folder
+
+        env.pop("ZCNAS_MIRROR", None)
+        write_synthetic_nb201(root / "data" / "raw" / "nb201" / "accuracy.csv", seed=0)
+        write_image_folder(root / "data" / "raw", "cifar10", per_class=4)
+        real = False
+    (root / ".gitignore").write_text("/data/raw\n")
+    run(["git", "init", "-q"], root, env)
+    run(["dvc", "init", "-q"], root, env)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "commit", "-qm", "smoke"], root, env)
+    run(["dvc", "repro"], root, env)
+    return root, env, real
+
+
+def test_repro_produces_metrics_report_and_plots(project):
+    root, env, real = project
+    metrics = json.loads((root / "metrics" / "correlation.json").read_text())
+    entry = metrics["cifar10"]["synflow"]
+    assert entry["n"] == 20 and -1 <= entry["spearman_test"] <= 1
+    assert set(metrics["cifar10"]) >= {"synflow", "snip", "vote", "ensemble"}
+    assert 0 <= metrics["cifar10"]["vote"]["pairwise_test"] <= 1
+    report = (root / "results" / "report.md").read_text()
+    assert "| synflow | 0.74 |" in report  # the paper's number beside ours
+    assert (root / "data" / "plots" / "correlation" / "cifar10-rho-vs-cost.png").stat().st_size > 0
+    assert len(list((root / "data" / "space_scores").glob("*.parquet"))) == 1
+    shown = run(["dvc", "metrics", "show", "--json"], root, env).stdout
+    assert "spearman_test" in shown
+
+
+def test_second_repro_has_nothing_to_do(project):
+    root, env, _ = project
+    output = run(["dvc", "repro"], root, env).stdout
+    assert "didn't change" in output or "is up to date" in output or "skipping" in output.lower()
+
+
+def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(project):
+    root, env, _ = project
+    client = mlflow.tracking.MlflowClient(env["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("zcnas")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
+    assert len(parents) == 1
+    stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId"))
+    assert stages == ["evaluate", "fetch", "report", "score", "score_space"]
+
+    run(["dvc", "exp", "run", "-S", "score.batch_size=8"], root, env)
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
+    assert len(parents) == 2
+    ablation = [r for r in runs if r.info.run_name == "score" and r.data.params.get("score.batch_size") == "8"]
+    assert len(ablation) == 1
+
+
+def test_bad_params_fail_before_any_work(project, tmp_path):
+    root, env, _ = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["score"]["proxies"] = ["synflow", "synflw"]
+    bad = tmp_path / "bad"
+    shutil.copytree(root, bad, ignore=shutil.ignore_patterns("data", ".dvc"))
+    (bad / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(["python", "stages/score.py", "--ground-truth", "data/benchmarks", "--data-dir",
+                             "data/raw", "--out", "data/scores"], cwd=bad, env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "score.proxies" in result.stderr and "'synflw'" in result.stderr and "Traceback" not in result.stderr
+    assert not (bad / "data" / "scores").exists()
