@@ -37,3 +37,12 @@ def synthetic_data_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def no_mirror(monkeypatch):
     monkeypatch.delenv(MIRROR_ENV, raising=False)
+
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch) -> Path:
+    """An empty mirror directory that ZCNAS_MIRROR points at."""
+    root = tmp_path / "mirror"
+    root.mkdir()
+    monkeypatch.setenv(MIRROR_ENV, str(root))
+    return root

@@ -389,14 +389,6 @@ def test_tfrecord_is_read_through_the_nasbench_package(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- finding the source
 
 
-@pytest.fixture
-def mirror(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "mirror"
-    root.mkdir()
-    monkeypatch.setenv(MIRROR_ENV, str(root))
-    return root
-
-
 def test_fetch_reads_the_mirror_layout_and_writes_parquet(mirror, tmp_path, wide_csv):
     (mirror / "nb201").mkdir()
     (mirror / "nb201" / "accuracy.csv").write_bytes(wide_csv.read_bytes())

@@ -88,19 +88,6 @@ def image_folder_archive(path: Path, classes: list[str], shade: int = 0, per_cla
     return write_tar(path, members)
 
 
-@pytest.fixture
-def no_mirror(monkeypatch):
-    monkeypatch.delenv(MIRROR_ENV, raising=False)
-
-
-@pytest.fixture
-def mirror(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "mirror"
-    root.mkdir()
-    monkeypatch.setenv(MIRROR_ENV, str(root))
-    return root
-
-
 # ---------------------------------------------------------------- registry and normalisation
 
 
@@ -375,16 +362,10 @@ def test_load_minibatch_is_bit_identical_for_a_seed(tmp_path, mirror):
 # ---------------------------------------------------------------- real data
 
 
-def shared_data_dir() -> Path:
-    return Path(os.environ.get(MIRROR_ENV) or Path(__file__).parents[1].parent / "shared" / "data")
-
-
 @pytest.mark.shared_data
-def test_real_cifar10_jpeg_splits(tmp_path, monkeypatch):
-    mirror = shared_data_dir()
-    if not (mirror / "cifar10" / "cifar10-jpeg.tar.gz").exists():
-        pytest.skip(f"real CIFAR-10 archive not found under {mirror}")
-    monkeypatch.setenv(MIRROR_ENV, str(mirror))
+def test_real_cifar10_jpeg_splits(tmp_path, monkeypatch, shared_file):
+    archive = shared_file("cifar10/cifar10-jpeg.tar.gz")
+    monkeypatch.setenv(MIRROR_ENV, str(archive.parents[1]))
     # One decode (~10-20 s on 2 cores) fills the cache in tmp_path; the test split then comes from it.
     images, labels = load_split("cifar10", "train", tmp_path, download=False)
     assert images.shape == (50000, 32, 32, 3) and images.dtype == np.uint8

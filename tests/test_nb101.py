@@ -1,7 +1,5 @@
 import json
-import os
 import random
-from pathlib import Path
 
 import pytest
 import torch
@@ -39,10 +37,6 @@ INCEPTION_MATRIX = [
 ]
 INCEPTION_OPS = ["input", C1, C3, C3, C3, MP, "output"]
 INCEPTION_PARAMS = 2_694_282
-
-
-def mirror() -> Path:
-    return Path(os.environ.get("ZCNAS_MIRROR", Path(__file__).parents[1].parent / "shared" / "data"))
 
 
 def num_params(net: torch.nn.Module) -> int:
@@ -204,13 +198,10 @@ def test_parameter_counts_match_the_official_dataset():
 
 
 @pytest.mark.shared_data
-def test_parameter_counts_match_the_sample_table():
-    path = mirror() / "nb101" / "sample.csv"
-    if not path.exists():
-        pytest.skip(f"NB101 sample table not found at {path} (set ZCNAS_MIRROR)")
+def test_parameter_counts_match_the_sample_table(shared_file):
     import pandas as pd
 
-    table = pd.read_csv(path)
+    table = pd.read_csv(shared_file("nb101/sample.csv"))
     # Building all 500 networks takes ~30 s on 2 CPU cores; a fixed random 100 keeps this quick.
     rows = table.iloc[sorted(random.Random(0).sample(range(len(table)), min(100, len(table))))]
     for row in rows.itertuples():

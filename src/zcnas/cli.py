@@ -3,7 +3,6 @@
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from .data import DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatch

@@ -30,6 +30,12 @@ def _known(kind: str, value: str, valid) -> str:
     return value
 
 
+def _positive_or_word(value, key: str, word: str):
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"{key} must be {word!r} or a positive integer, got {value}")
+    return value
+
+
 def _proxy(value: str) -> str:
     return _known("proxy", value, proxy_names())
 
@@ -75,9 +81,7 @@ class ScoreParams(Section):
     @field_validator("sample")
     @classmethod
     def _sample(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"sample must be 'all' or a positive number of architectures, got {value}")
-        return value
+        return _positive_or_word(value, "sample", "all")
 
     @field_validator("dataload")
     @classmethod
@@ -121,9 +125,7 @@ class Params(Section):
     @field_validator("workers")
     @classmethod
     def _workers(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"workers must be 'auto' or >= 1, got {value}")
-        return value
+        return _positive_or_word(value, "workers", "auto")
 
     @model_validator(mode="after")
     def _evaluated_proxies_are_scored(self):

@@ -92,7 +92,7 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         "shared by all architectures",
         f"- Device: `{params.device}`; machine: {machine_description()}",
         "",
-        f"## Spearman ρ with test accuracy on NAS-Bench-201: paper vs ours",
+        "## Spearman ρ with test accuracy on NAS-Bench-201: paper vs ours",
         "",
         "Ours: ρ [bootstrap 95% interval]. `vote` is the share of architecture pairs the majority of "
         f"{', '.join(params.evaluate.vote)} orders correctly, as in the paper. — = not computed "
