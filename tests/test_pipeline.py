@@ -96,7 +96,7 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
     assert len(parents) == 1
     stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId"))
-    assert stages == ["evaluate", "fetch", "report", "score", "score_space"]
+    assert stages == ["evaluate", "fetch", "report", "score", "score_space", "search"]
 
     run(["dvc", "exp", "run", "-S", "score.batch_size=8"], root, env)
     runs = client.search_runs([experiment.experiment_id])

@@ -65,3 +65,13 @@ def test_tracking_off_logs_nothing(monkeypatch, tmp_path):
     with stage_run("score", {}, {}) as run:
         run.log_metrics({"x": 1.0})
     assert not (tmp_path / "never.db").exists()
+
+
+def test_child_runs_nest_under_the_stage(store):
+    with stage_run("search", {"seed": 1}, {"seed": 1}) as run:
+        with run.child("search/rs", {"runs": 100}) as child:
+            child.log_metrics({"cifar100": {"best": 72.0}})
+    children = {r.info.run_name: r for r in runs(store)}
+    nested = children["search/rs"]
+    assert nested.data.tags["mlflow.parentRunId"] == children["search"].info.run_id
+    assert nested.data.params["runs"] == "100" and nested.data.metrics["cifar100.best"] == 72.0

@@ -104,6 +104,25 @@ class StageRun:
             else:
                 self._client.log_artifact(self.run_id, str(path), folder)
 
+    @contextmanager
+    def child(self, name: str, params: dict | None = None):
+        """A run nested under this one (e.g. one per search algorithm)."""
+        if not self._client:
+            yield StageRun()
+            return
+        parent = self._client.get_run(self.run_id)
+        tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.")}
+        run = self._client.create_run(parent.info.experiment_id, run_name=name,
+                                      tags={**tags, "mlflow.parentRunId": self.run_id})
+        for key, value in flatten(params or {}).items():
+            self._client.log_param(run.info.run_id, key, str(value))
+        status = "FAILED"
+        try:
+            yield StageRun(self._client, run.info.run_id, self.parent_id)
+            status = "FINISHED"
+        finally:
+            self._client.set_terminated(run.info.run_id, status)
+
     def set_tags(self, tags: dict) -> None:
         if self._client:
             for key, value in tags.items():

@@ -15,9 +15,10 @@ from typing import Mapping
 from ..data import dataset_info
 from ..errors import ZcnasError, choice_error
 
-# Per-image compute falls with r^2 and c^2 while the CPU's per-batch overheads do not, so
-# small configurations need large batches to keep 2 cores busy; 256 is where r8c4 throughput
-# levels off (see the README of this package) and is NAS-Bench-201's own batch size.
+# NAS-Bench-201's own batch size, and on a CPU near the best throughput of the small
+# configs: per-step overheads dominate below it (r8c4, 1 thread: ~700 images/s at 64,
+# ~1500 at 128, ~1500-2100 at 256, ~1900 at 512) while larger batches mean fewer steps
+# in the few epochs a reduced run has. (The EcoNAS comparison in the paper used 2048 on GPU.)
 DEFAULT_BATCH_SIZE = 256
 
 # Short (params) name -> TrainingConfig field.

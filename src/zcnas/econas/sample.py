@@ -42,7 +42,7 @@ def train_sample(
     device: str = "auto",
     out: Path | str = "econas.parquet",
     workers: int | None = None,
-    threads_per_worker: int | None = None,
+    threads_per_worker: int = 1,
     val_fraction: float = DEFAULT_VAL_FRACTION,
     progress: bool = True,
     download: bool = True,
@@ -50,7 +50,9 @@ def train_sample(
     """Train every arch under every config on `dataset`'s training split (validation held
     out from it) and write the per-epoch table `out` (.parquet or .csv) atomically.
 
-    `workers` None: one single-threaded process per CPU core (see `default_workers`).
+    `workers` None: one process per CPU core (see `default_workers`). Results are
+    bit-identical whatever the workers, order or resumption, for a given
+    `threads_per_worker` (threads change the order of float sums) and device.
     """
     configs = _as_configs(configs, dataset)
     images, labels = load_split(dataset, "train", data_dir, download)
@@ -80,7 +82,7 @@ def train_archs(
     device: str,
     out: Path | str,
     workers: int | None = None,
-    threads_per_worker: int | None = None,
+    threads_per_worker: int = 1,
     val_fraction: float = DEFAULT_VAL_FRACTION,
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -92,7 +94,7 @@ def train_archs(
     torch_device = resolve_device(device)
     workers = default_workers(torch_device) if workers is None else workers
     for name, value in (("workers", workers), ("threads_per_worker", threads_per_worker)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ZcnasError(f"{name} must be a positive integer, got {value!r}")
     archs = list(dict.fromkeys(_parse(arch) for arch in archs))
     names = [training.SPACE.format(arch) for arch in archs]
@@ -124,7 +126,7 @@ def train_archs(
             journal.close()
     rows = []
     for config in configs:
-        trained = _rows_by_arch(journals[config.name])
+        trained = {record["arch"]: record["rows"] for record in journals[config.name].rows}
         rows.extend(row for name in names for row in trained[name])
     table = pd.DataFrame(rows, columns=COLUMNS)
     write_table(table, out)
@@ -151,14 +153,6 @@ def _parse(arch: Hashable | str) -> Hashable:
     return training.SPACE.parse(arch) if isinstance(arch, str) else arch
 
 
-def _rows_by_arch(journal: Journal) -> dict[str, list[dict]]:
-    """The journal's rows per arch; a first occurrence wins (a resumed run may repeat one)."""
-    result: dict[str, list[dict]] = {}
-    for record in journal.rows:
-        result.setdefault(record["arch"], record["rows"])
-    return result
-
-
 def _train_unit(configs: dict[str, TrainingConfig], data: dict[str, TrainingData], seed: int, config_name: str,
                 arch: Hashable, progress: bool, position: int | None) -> tuple[str, str, list[dict]]:
     rows = training.train_arch(configs[config_name], arch, data[config_name], seed, progress, position)
@@ -166,12 +160,12 @@ def _train_unit(configs: dict[str, TrainingConfig], data: dict[str, TrainingData
 
 
 def _run(configs: list[TrainingConfig], data: dict[str, TrainingData], todo: list, seed: int,
-         device: torch.device, workers: int, threads_per_worker: int | None, progress: bool):
+         device: torch.device, workers: int, threads_per_worker: int, progress: bool):
     by_name = {config.name: config for config in configs}
     if workers == 1 or len(todo) <= 1:
         on_device = {name: part.to(device) for name, part in data.items()}
         caller_threads = torch.get_num_threads()
-        torch.set_num_threads(threads_per_worker or caller_threads)
+        torch.set_num_threads(threads_per_worker)
         try:
             for config_name, arch in todo:
                 yield _train_unit(by_name, on_device, seed, config_name, arch, progress, None)
@@ -180,25 +174,26 @@ def _run(configs: list[TrainingConfig], data: dict[str, TrainingData], todo: lis
         return
     if device.type == "cuda":
         warnings.warn("several workers on one GPU contend for it; consider workers=1", RuntimeWarning)
-    threads = threads_per_worker or max(1, torch.get_num_threads() // workers)
     # spawn, not fork: forking after torch has started its thread pools can deadlock.
     context = multiprocessing.get_context("spawn")
-    rank = context.Value("i", 0)
     shared = {name: part.share_memory() for name, part in data.items()}
     with context.Pool(workers, initializer=_start_worker,
-                      initargs=(by_name, shared, seed, str(device), threads, progress, rank)) as pool:
+                      initargs=(by_name, shared, seed, str(device), threads_per_worker, progress, context.RLock())
+                      ) as pool:
         yield from pool.imap_unordered(_train_in_worker, todo, chunksize=1)
 
 
 _worker: dict = {}
 
 
-def _start_worker(configs, data, seed: int, device: str, threads: int, progress: bool, rank) -> None:
+def _start_worker(configs, data, seed: int, device: str, threads: int, progress: bool, bar_lock) -> None:
     torch.set_num_threads(threads)
-    with rank.get_lock():
-        rank.value += 1
-        position = rank.value  # line 0 is the outer bar
+    # One lock for all workers' bars, owned by the parent: bars take turns at the terminal, and
+    # no worker leaves a lock of its own behind when the pool is terminated.
+    tqdm.set_lock(bar_lock)
     target = torch.device(device)
+    # Pool workers are numbered from 1, and line 0 is the outer bar: one line per worker's epoch bar.
+    position = multiprocessing.current_process()._identity[0]
     _worker.update(configs=configs, data={name: part.to(target) for name, part in data.items()}, seed=seed,
                    progress=progress, position=position)
 

@@ -113,6 +113,68 @@ class EvaluateParams(Section):
         return [_proxy(v) for v in values]
 
 
+class SearchParams(Section):
+    """Simulated NAS on the benchmark, with and without the zero-cost proxy."""
+
+    datasets: list[str] = ["cifar10", "cifar100", "imagenet16-120"]
+    proxy: str = "synflow"
+    variants: list[str] = ["rs", "rs+warmup3000", "ae", "ae+warmup15625", "ae+move", "rl", "rl+warmup3000",
+                           "rl+move10", "bp", "bp+warmup3000"]
+    budget: dict[str, StrictInt] = {"rs": 300, "ae": 300, "rl": 300, "bp": 100}
+    runs: dict[str, StrictInt] = {"rs": 100, "ae": 100, "rl": 30, "bp": 10}
+    targets: dict[str, list[float]] = {"cifar10": [93.5, 94.0], "cifar100": [72.5, 73.0, 73.2],
+                                       "imagenet16-120": [46.0, 46.5]}
+    select_by: Literal["val", "test"] = "val"
+    # Hyper-parameters per algorithm, e.g. {ae: {population: 64, tournament: 10}}; the
+    # defaults follow the papers (see zcnas/search/variants.py).
+    settings: dict[str, dict[str, StrictInt | float]] = {}
+
+    _datasets = field_validator("datasets")(ScoreParams._datasets.__func__)
+
+    def config(self, variant: str):
+        from ..search import parse_variant
+
+        return parse_variant(variant, self.settings.get(parse_variant(variant).algorithm))
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str) -> str:
+        return _proxy(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, values: list[str]) -> list[str]:
+        from ..search import parse_variant
+
+        if not values:
+            raise ValueError("name at least one variant")
+        for value in values:
+            try:
+                parse_variant(value)
+            except ZcnasError as exc:
+                raise ValueError(str(exc)) from None
+        return values
+
+    @model_validator(mode="after")
+    def _every_algorithm_has_budget_and_runs(self):
+        from ..search import parse_variant
+
+        for value in self.variants:
+            try:
+                algorithm = self.config(value).algorithm
+            except ZcnasError as exc:
+                raise ValueError(f"search.settings: {exc}") from None
+            for key in ("budget", "runs"):
+                count = getattr(self, key).get(algorithm)
+                if count is None or count < 1:
+                    raise ValueError(f"search.{key}.{algorithm} must be a positive integer for variant {value!r}, "
+                                     f"got {count!r}")
+        for dataset in self.datasets:
+            if not self.targets.get(dataset):
+                raise ValueError(f"search.targets.{dataset}: give at least one target accuracy")
+        return self
+
+
 class Params(Section):
     seed: StrictInt = 42
     device: str = "auto"
@@ -121,6 +183,7 @@ class Params(Section):
     score: ScoreParams = ScoreParams()
     score_space: ScoreSpaceParams = ScoreSpaceParams()
     evaluate: EvaluateParams = EvaluateParams()
+    search: SearchParams = SearchParams()
 
     @field_validator("workers")
     @classmethod
@@ -134,6 +197,9 @@ class Params(Section):
             if missing:
                 raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which score.proxies does not compute "
                                  f"({', '.join(self.score.proxies)})")
+        if self.search.proxy not in self.score_space.proxies:
+            raise ValueError(f"search.proxy {self.search.proxy!r} is not among score_space.proxies "
+                             f"({', '.join(self.score_space.proxies)}), the scores search reads")
         return self
 
     def section(self, name: str) -> dict:

@@ -8,7 +8,7 @@ proxy scores are free. See `run_search` / `run_variants` for runs, `summarize` a
 from .benchmark import Benchmark
 from .plot import plot_search
 from .proxy import ProxyRanking, proxy_ranking
-from .runner import check_search, run_search, run_variants
+from .runner import check_search, run_search, run_variants, search_history
 from .summary import curves_frame, curves_from_frame, mean_band, models_to_target, summarize, target_label
 from .variants import (ALGORITHMS, AgingEvolution, BinaryPredictor, RandomSearch, Reinforce, SearchConfig,
                        parse_variant, variant_name)
@@ -16,6 +16,6 @@ from .variants import (ALGORITHMS, AgingEvolution, BinaryPredictor, RandomSearch
 __all__ = [
     "ALGORITHMS", "AgingEvolution", "Benchmark", "BinaryPredictor", "ProxyRanking", "RandomSearch", "Reinforce",
     "SearchConfig", "check_search", "curves_frame", "curves_from_frame", "mean_band", "models_to_target",
-    "parse_variant", "plot_search", "proxy_ranking", "run_search", "run_variants", "summarize", "target_label",
-    "variant_name",
+    "parse_variant", "plot_search", "proxy_ranking", "run_search", "run_variants", "search_history", "summarize",
+    "target_label", "variant_name",
 ]

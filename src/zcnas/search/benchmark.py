@@ -39,7 +39,8 @@ class Benchmark:
         for column, values in ((val_column, self.val), (test_column, self.test)):
             if not np.isfinite(values).all():
                 bad = int(np.flatnonzero(~np.isfinite(values))[0])
-                raise ZcnasError(f"benchmark column {column!r} is {values[bad]} for {self.names[bad]}; expected a number")
+                raise ZcnasError(
+                    f"benchmark column {column!r} is {values[bad]} for {self.names[bad]}; expected a number")
         self._positions: dict[str, int] = {}
         for position, arch in enumerate(self.archs):
             key = space.key(arch)

@@ -23,7 +23,7 @@ NB101_SLOTS = 7
 
 @dataclass(frozen=True)
 class GraphTensors:
-    """A batch of cells as graphs: propagation matrices, node features and a mask of real nodes."""
+    """A batch of cells as graphs: neighbour-averaging matrices, node features and a mask of real nodes."""
 
     neighbour_mean: torch.Tensor  # [cells, nodes, nodes]: row-normalised A + A^T (edges either way)
     features: torch.Tensor  # [cells, nodes, features]: one-hot node types

@@ -1,4 +1,4 @@
-"""Proposals shared by the searches: random, warm-up and mutation picks among known, untrained cells."""
+"""Proposals shared by the searches: warm-up order, proxy picks and mutations among known, untrained cells."""
 
 import random
 from dataclasses import dataclass
@@ -30,10 +30,6 @@ def warmup_order(benchmark: Benchmark, warmup: int, proxy: ProxyRanking | None, 
     # A stable sort of a random order breaks proxy ties at random.
     ranked = order[:warmup][np.argsort(-proxy.order_key[order[:warmup]], kind="stable")]
     return np.concatenate([ranked, order[warmup:]])
-
-
-def random_untrained(history: TrainingHistory, rng: Randomness) -> int:
-    return int(rng.np.choice(history.untrained()))
 
 
 def best_by_proxy(candidates: np.ndarray, proxy: ProxyRanking, rng: Randomness) -> int:

@@ -17,8 +17,8 @@ def plot_search(curves: Mapping[str, np.ndarray], path: Path | str, optimum: flo
                 title: str | None = None, log_x: bool = True, ylim: tuple[float, float] | None = None) -> None:
     """Write a PNG: mean test accuracy with its 95% band against trained models, per algorithm.
 
-    The default y range starts at the lowest mean after 10 trained models, so the
-    interesting end of the curves is not squashed by the first few models.
+    The default y range runs from the lowest mean after 10 trained models (so the first
+    few models do not squash the interesting end) to just above the optimum.
     """
     # Figure without pyplot: no global backend or figure registry to disturb (Agg canvas).
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -33,8 +33,8 @@ def plot_search(curves: Mapping[str, np.ndarray], path: Path | str, optimum: flo
     bands = {name: mean_band(variant_curves) for name, variant_curves in curves.items()}
     if ylim is None:
         low = min(mean[min(9, len(mean) - 1)] for mean, _, _ in bands.values())
-        high = max(optimum if optimum is not None else -np.inf, *(upper.max() for _, _, upper in bands.values()))
-        ylim = (low - 0.2, high + 0.2)
+        high = optimum if optimum is not None else max(mean.max() for mean, _, _ in bands.values())
+        ylim = (low - 0.2, high + 0.3)
     for axis, algorithm in zip(axes, algorithms):
         for name, (mean, lower, upper) in bands.items():
             if parse_variant(name).algorithm != algorithm:

@@ -28,7 +28,8 @@ _CHUNK = 2048  # candidates scored at once, bounding the [candidates, reference,
 class PairwiseGCN(nn.Module):
     def __init__(self, features: int, hidden: int, layers: int):
         super().__init__()
-        self.convs = nn.ModuleList(nn.Linear(2 * (features if layer == 0 else hidden), hidden) for layer in range(layers))
+        widths = [features] + [hidden] * (layers - 1)
+        self.convs = nn.ModuleList(nn.Linear(2 * width, hidden) for width in widths)
         self.pair = nn.Linear(2 * hidden, hidden)
         self.out = nn.Linear(hidden, 1)
 

@@ -44,7 +44,8 @@ def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mappi
         available = [column for column in scores.columns
                      if column not in _NOT_PROXIES and not str(column).startswith("seconds_")]
         if "arch" not in scores.columns:
-            raise ZcnasError(f"proxy scores table lacks the 'arch' column; found: {', '.join(map(str, scores.columns))}")
+            raise ZcnasError(
+                f"proxy scores table lacks the 'arch' column; found: {', '.join(map(str, scores.columns))}")
         if proxy not in available:
             raise ZcnasError(f"proxy {proxy!r} is not in the scores table; available: {', '.join(map(str, available))}")
         scores = pd.Series(scores[proxy].to_numpy(dtype=float), index=scores["arch"])

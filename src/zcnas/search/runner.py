@@ -42,7 +42,7 @@ def run_search(variant: str | SearchConfig, benchmark: Benchmark, proxy_scores: 
     ranking = _ranking(benchmark, proxy_scores, proxy) if uses_proxy(config) else None
     check_search(config, benchmark, budget, ranking, select_by)
     _require_count("run_index", run_index, 0)
-    return _run(config, benchmark, ranking, budget, seed, run_index, select_by)
+    return search_history(config, benchmark, ranking, budget, seed, run_index).curve(select_by)
 
 
 def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark, proxy_scores: ProxyScores,
@@ -67,6 +67,16 @@ def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark, p
              for config, config_budget in zip(configs, budgets) for run_index in range(runs)]
     curves = _execute(tasks, (benchmark, ranking, seed, select_by), workers, progress)
     return {name: np.stack(curves[i * runs:(i + 1) * runs]) for i, name in enumerate(names)}
+
+
+def search_history(config: SearchConfig, benchmark: Benchmark, ranking: ProxyRanking | None, budget: int, seed: int,
+                   run_index: int = 0) -> TrainingHistory:
+    """The cells one run trains, in order (unchecked settings: see `check_search`)."""
+    run_seed = derive_seed(seed, config.algorithm, variant_name(config), run_index)
+    history = TrainingHistory(benchmark, budget)
+    with seeded(run_seed), _single_threaded():
+        SEARCHES[config.algorithm](config, benchmark, ranking, history, Randomness.from_seed(run_seed))
+    return history
 
 
 def check_search(config: SearchConfig, benchmark: Benchmark, budget: int, proxy: ProxyRanking | None,
@@ -121,15 +131,6 @@ def _single_threaded():
         torch.set_num_threads(threads)
 
 
-def _run(config: SearchConfig, benchmark: Benchmark, ranking: ProxyRanking | None, budget: int, seed: int,
-         run_index: int, select_by: str) -> np.ndarray:
-    run_seed = derive_seed(seed, config.algorithm, variant_name(config), run_index)
-    history = TrainingHistory(benchmark, budget)
-    with seeded(run_seed), _single_threaded():
-        SEARCHES[config.algorithm](config, benchmark, ranking, history, Randomness.from_seed(run_seed))
-    return history.curve(select_by)
-
-
 _worker_context: tuple | None = None
 
 
@@ -138,29 +139,24 @@ def _start_worker(context: tuple) -> None:
     _worker_context = context
 
 
-def _run_task(task: tuple) -> np.ndarray:
-    return _run_in(_worker_context, task)
-
-
-def _run_in(context: tuple, task: tuple) -> np.ndarray:
-    benchmark, ranking, seed, select_by = context
+def _run_task(task: tuple, context: tuple | None = None) -> np.ndarray:
+    benchmark, ranking, seed, select_by = context or _worker_context
     config, budget, run_index = task
-    return _run(config, benchmark, ranking, budget, seed, run_index, select_by)
+    return search_history(config, benchmark, ranking, budget, seed, run_index).curve(select_by)
 
 
 def _execute(tasks: list[tuple], context: tuple, workers: int, progress: bool) -> list[np.ndarray]:
+    curves = []
     with tqdm(total=len(tasks), desc="search runs", unit="run", disable=not progress) as bar:
         if workers == 1 or len(tasks) == 1:
-            curves = []
             for task in tasks:
-                curves.append(_run_in(context, task))
+                curves.append(_run_task(task, context))
                 bar.update()
             return curves
         # spawn, not fork: forking after torch has started its thread pools can deadlock.
         pool_context = multiprocessing.get_context("spawn")
         with pool_context.Pool(workers, initializer=_start_worker, initargs=(context,)) as pool:
-            curves = []
             for curve in pool.imap(_run_task, tasks, chunksize=1):
                 curves.append(curve)
                 bar.update()
-            return curves
+    return curves

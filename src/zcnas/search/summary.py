@@ -41,10 +41,13 @@ def target_label(target: float) -> str:
 
 
 def summarize(curves: Mapping[str, np.ndarray], targets: Sequence[float]) -> dict:
-    """JSON-safe {variant: {runs, budget, best_mean_at_budget, models_to_<t>, reached_share_<t>, speedup_<t>}}.
+    """JSON-safe {variant: {runs, budget, best_mean_at_budget, and per target t: models_to_<t>,
+    reached_share_<t>, mean_curve_models_to_<t>, speedup_<t>}}.
 
-    speedup_<t> is the plain algorithm's mean models-to-target over the variant's (None
-    when either does not reach t in every run, or the plain one was not run).
+    mean_curve_models_to_<t> is where the mean curve first reaches t (how the paper reads
+    its Figure 2; None if never). speedup_<t> is the plain algorithm's mean
+    models-to-target over the variant's (None when either does not reach t in every run,
+    or the plain one was not run).
     """
     summary = {}
     for name, variant_curves in curves.items():
@@ -54,6 +57,7 @@ def summarize(curves: Mapping[str, np.ndarray], targets: Sequence[float]) -> dic
         for target in targets:
             label = target_label(target)
             entry[f"models_to_{label}"], entry[f"reached_share_{label}"] = models_to_target(variant_curves, target)
+            entry[f"mean_curve_models_to_{label}"] = models_to_target(variant_curves.mean(axis=0)[None], target)[0]
         summary[name] = entry
     for name, entry in summary.items():
         plain = summary.get(parse_variant(name).algorithm)

@@ -115,7 +115,8 @@ class BinaryPredictor:
 
 
 SearchConfig = RandomSearch | AgingEvolution | Reinforce | BinaryPredictor
-ALGORITHMS: dict[str, type] = {config.algorithm: config for config in (RandomSearch, AgingEvolution, Reinforce, BinaryPredictor)}
+ALGORITHMS: dict[str, type] = {
+    config.algorithm: config for config in (RandomSearch, AgingEvolution, Reinforce, BinaryPredictor)}
 _NAME = re.compile(r"^(?P<algorithm>[a-z]+)(?:\+warmup(?P<warmup>\d+))?(?:\+move(?P<move>\d*))?$")
 
 

@@ -1,0 +1,99 @@
+"""The search stage: NAS algorithms with and without the zero-cost proxy, simulated on the benchmark."""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..benchmarks import read_ground_truth
+from ..files import read_table, write_json, write_table
+from ..search import Benchmark, curves_frame, plot_search, run_variants, summarize, variant_name
+from ..spaces import get_space
+from ..tracking import StageRun
+from .params import Params
+from .score import score_table_path
+from .stage import worker_count
+
+
+def proxy_scores_for(space_scores_dir: Path, space: str, dataset: str, fallback: str) -> tuple[Path, str]:
+    """The whole-space scores of `dataset`, else those of `fallback` (the proxy's ranking
+    hardly depends on the classifier width; synflow does not read images at all)."""
+    own = score_table_path(space_scores_dir, space, dataset)
+    return (own, dataset) if own.exists() else (score_table_path(space_scores_dir, space, fallback), fallback)
+
+
+# NAS-Bench-101 holds 423,624 unique cells; a smaller table (the 500-cell sample) is no search space.
+NB101_CELLS = 423_624
+
+
+def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path) -> str | None:
+    """Why NB101 search cannot run here, or None when it can."""
+    path = Path(ground_truth_dir) / "nb101.parquet"
+    if not path.exists():
+        return (f"NB101 search skipped: no NB101 ground truth at {path} (add nb101 to fetch.spaces with the "
+                "official nasbench_only108.tfrecord)")
+    cells = read_ground_truth(path)["arch"].nunique()
+    if cells < NB101_CELLS:
+        return (f"NB101 search skipped: {path} holds {cells} cells, not the full {NB101_CELLS} "
+                "(the tidy sample is for correlation only; fetch the official tfrecord)")
+    scores = score_table_path(space_scores_dir, "nb101", "cifar10")
+    if not scores.exists():
+        return f"NB101 search skipped: no whole-space NB101 proxy scores at {scores}"
+    return None
+
+
+def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path, metrics_path: Path,
+                 curves_dir: Path, plots_dir: Path, run: StageRun) -> dict:
+    spaces = [params.score.space]
+    if params.score.space != "nb101":
+        if reason := nb101_skip_reason(ground_truth_dir, space_scores_dir):
+            print(reason)
+            run.set_tags({"zcnas.nb101_search": reason})
+        else:
+            spaces.append("nb101")
+    summaries = {}
+    for space_name in spaces:
+        summaries.update(_search_space(params, get_space(space_name), ground_truth_dir, space_scores_dir,
+                                       curves_dir, plots_dir, run))
+    write_json(summaries, metrics_path)
+    run.log_metrics(summaries, on_parent=True)
+    run.log_artifact(plots_dir, "plots")
+    return summaries
+
+
+def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_dir: Path, curves_dir: Path,
+                  plots_dir: Path, run: StageRun) -> dict:
+    """Every variant on every dataset of one space; keys are datasets ("nb101/cifar10" off NB201)."""
+    config = params.search
+    truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
+    groups: dict[str, list] = {}
+    for variant in config.variants:
+        search_config = config.config(variant)
+        groups.setdefault(search_config.algorithm, []).append(search_config)
+    workers = worker_count(params, "cpu")
+    summaries, sources = {}, {}
+    datasets = [d for d in config.datasets if (truth["dataset"] == d).any()]
+    for dataset in datasets:
+        benchmark = Benchmark(space, truth[truth["dataset"] == dataset])
+        scores_path, sources[dataset] = proxy_scores_for(space_scores_dir, space.name, dataset,
+                                                         params.score_space.datasets[0])
+        scores = read_table(scores_path)
+        curves: dict[str, np.ndarray] = {}
+        for algorithm, variants in groups.items():
+            curves.update(run_variants(variants, benchmark, scores, config.budget, config.runs[algorithm],
+                                       params.seed, config.proxy, config.select_by, workers, progress=True))
+        key = dataset if space.name == params.score.space else f"{space.name}/{dataset}"
+        summaries[key] = summarize(curves, config.targets[dataset])
+        write_table(curves_frame(curves), Path(curves_dir) / f"{space.name}-{dataset}.parquet")
+        plot_search(curves, Path(plots_dir) / f"{space.name}-{dataset}.png", optimum=benchmark.optimum,
+                    title=f"{space.name} {dataset}: {config.proxy}-accelerated search "
+                          f"(best by {config.select_by} accuracy; proxy scored on {sources[dataset]})")
+    for algorithm, variants in groups.items():
+        names = [variant_name(v) for v in variants]
+        with run.child(f"search/{space.name}/{algorithm}", {"variants": names, "runs": config.runs[algorithm],
+                                                            "budget": config.budget[algorithm],
+                                                            "settings": config.settings.get(algorithm, {})}) as child:
+            child.log_metrics({key: {v: summary[v] for v in names} for key, summary in summaries.items()})
+            for dataset in datasets:
+                child.log_artifact(Path(curves_dir) / f"{space.name}-{dataset}.parquet", "curves")
+    run.set_tags({f"zcnas.search_proxy_scored_on.{space.name}.{d}": s for d, s in sources.items()})
+    return summaries
