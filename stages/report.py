@@ -10,13 +10,15 @@ from zcnas.pipeline.stage import run_stage
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--correlation", type=Path, required=True, help="metrics/correlation.json")
+    parser.add_argument("--econas", type=Path, help="metrics/econas.json, for the reduced-training section")
     parser.add_argument("--search", type=Path, help="metrics/search.json, for the search section")
     parser.add_argument("--plots", type=Path, required=True, help="directory of the correlation plots")
     parser.add_argument("--out", type=Path, required=True, help="the report to write (Markdown)")
     args = parser.parse_args()
 
     def body(params, run):
-        run.log_artifact(write_report(params, args.correlation, args.out, args.plots, search_json=args.search))
+        run.log_artifact(write_report(params, args.correlation, args.out, args.plots, search_json=args.search,
+                                      econas_json=args.econas))
 
     run_stage("report", ["score", "evaluate"], body)
 

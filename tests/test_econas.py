@@ -104,7 +104,8 @@ def test_params_mapping_gives_validated_configs_in_order():
         ("econas", {"r": 8, "c": 4, "e": 1, "s": 1.5}, None, "s (fraction) is 1.5"),
         ("econas", {"r": 8, "c": 4, "e": 1, "s": "half"}, None, "s (fraction) is 'half'"),
         ("econas", {"r": 8, "c": 4, "e": 1, "lr": 0}, None, "lr (lr) is 0"),
-        ("econas", {"r": 8, "c": 4, "e": 1, "epochs": 3}, None, "unknown field of reduced-training config 'econas': 'epochs'"),
+        ("econas", {"r": 8, "c": 4, "e": 1, "epochs": 3}, None,
+         "unknown field of reduced-training config 'econas': 'epochs'"),
         ("econas", {"r": 8}, None, "'econas' needs c, e"),
         ("r8c4e40", {"r": 16}, None, "r=16 contradicts its name (r=8)"),
         ("r8 c4", {}, None, "bad reduced-training config name 'r8 c4'"),
@@ -212,7 +213,8 @@ def test_prepared_data_holds_the_split_images_at_the_config_resolution():
     assert data.train_images.shape == (20, 3, 8, 8) and data.val_images.shape == (10, 3, 8, 8)
     np.testing.assert_array_equal(data.train_labels.numpy(), labels[indices.train])
     np.testing.assert_array_equal(data.val_labels.numpy(), labels[indices.val])
-    np.testing.assert_allclose(data.val_images[0].numpy(), resize_images(images[indices.val[:1]], "cifar10", 8)[0].numpy())
+    first_val = resize_images(images[indices.val[:1]], "cifar10", 8)[0]
+    np.testing.assert_allclose(data.val_images[0].numpy(), first_val.numpy())
 
 
 def test_resizing_keeps_flat_colours_and_is_exact_at_full_size():

@@ -95,15 +95,19 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
     assert len(parents) == 1
-    stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId"))
-    assert stages == ["evaluate", "fetch", "report", "score", "score_space", "search"]
+    stages_parent = parents[0].info.run_id
+    stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId") == stages_parent)
+    assert stages == ["econas", "econas_evaluate", "evaluate", "fetch", "report", "score", "score_space", "search"]
 
-    run(["dvc", "exp", "run", "-S", "score.batch_size=8"], root, env)
+    # An ablation of an evaluation setting reruns only the cheap stages (the mechanism is
+    # the same for score.batch_size, which would rescore everything).
+    run(["dvc", "exp", "run", "-S", "evaluate.bootstrap=20"], root, env)
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
     assert len(parents) == 2
-    ablation = [r for r in runs if r.info.run_name == "score" and r.data.params.get("score.batch_size") == "8"]
+    ablation = [r for r in runs if r.info.run_name == "evaluate" and r.data.params.get("evaluate.bootstrap") == "20"]
     assert len(ablation) == 1
+    assert ablation[0].data.tags["mlflow.parentRunId"] != stages_parent
 
 
 def test_bad_params_fail_before_any_work(project, tmp_path):

@@ -10,6 +10,7 @@ it; `MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set
 
 import hashlib
 import os
+import re
 import platform
 import subprocess
 import time
@@ -29,6 +30,11 @@ def tracking_enabled() -> bool:
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(STORE_DIR / 'mlflow.db').resolve()}"
+
+
+def mlflow_key(name: str) -> str:
+    """MLflow keys allow letters, digits and `_-. :/`; others (e.g. the `+` of `econas+`) become `_`."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
 
 
 def flatten(data: dict, prefix: str = "") -> dict:
@@ -92,7 +98,7 @@ class StageRun:
         timestamp = int(time.time() * 1000)
         from mlflow.entities import Metric
 
-        batch = [Metric(k, v, timestamp, step or 0) for k, v in numbers.items()]
+        batch = [Metric(mlflow_key(k), v, timestamp, step or 0) for k, v in numbers.items()]
         for run_id in [self.run_id] + ([self.parent_id] if on_parent else []):
             for start in range(0, len(batch), 1000):  # MLflow's per-request limit
                 self._client.log_batch(run_id, metrics=batch[start:start + 1000])
@@ -114,8 +120,7 @@ class StageRun:
         tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.")}
         run = self._client.create_run(parent.info.experiment_id, run_name=name,
                                       tags={**tags, "mlflow.parentRunId": self.run_id})
-        for key, value in flatten(params or {}).items():
-            self._client.log_param(run.info.run_id, key, str(value))
+        _log_params(self._client, run.info.run_id, params or {})
         status = "FAILED"
         try:
             yield StageRun(self._client, run.info.run_id, self.parent_id)
@@ -163,8 +168,7 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         experiment_id, run_name=stage,
         tags={**tags, "zcnas.dvc_stage": stage, "mlflow.parentRunId": parent_id},
     )
-    for key, value in flatten(stage_params).items():
-        client.log_param(run.info.run_id, key, str(value))
+    _log_params(client, run.info.run_id, stage_params)
     started = time.perf_counter()
     status = "FAILED"
     try:
@@ -173,6 +177,14 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
     finally:
         client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
         client.set_terminated(run.info.run_id, status)
+
+
+def _log_params(client, run_id: str, params: dict) -> None:
+    from mlflow.entities import Param
+
+    entries = [Param(mlflow_key(k), str(v)) for k, v in flatten(params).items()]
+    for start in range(0, len(entries), 100):  # MLflow's per-request limit for params
+        client.log_batch(run_id, params=entries[start:start + 100])
 
 
 def _experiment_id(client) -> str:
@@ -193,7 +205,6 @@ def _parent_run(client, experiment_id: str, pipeline_key: str, all_params: dict,
         return found[0].info.run_id
     run = client.create_run(experiment_id, run_name=f"pipeline {pipeline_key[:8]}",
                             tags={**tags, "zcnas.role": "pipeline"})
-    for key, value in flatten(all_params).items():
-        client.log_param(run.info.run_id, key, str(value))
+    _log_params(client, run.info.run_id, all_params)
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id

@@ -109,7 +109,9 @@ def make_config(name: str, fields: Mapping | None = None) -> TrainingConfig:
             raise choice_error(f"field of reduced-training config {name!r}:", key, list(FIELDS))
     for key, value in encoded.items():
         if key in fields and fields[key] != value:
-            raise ZcnasError(f"reduced-training config {name!r}: {key}={fields[key]!r} contradicts its name ({key}={value})")
+            raise ZcnasError(
+                f"reduced-training config {name!r}: {key}={fields[key]!r} contradicts its name ({key}={value})"
+            )
     merged = {**encoded, **fields}
     missing = [key for key in ("r", "c", "e") if key not in merged]
     if missing:

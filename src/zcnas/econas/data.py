@@ -2,7 +2,7 @@
 set, a fraction of the rest, resized once to the config's resolution.
 
 Both splits are plain seeded random draws (not stratified): on CIFAR-sized data class
-counts then vary by about 1% of a class, which does not move architecture rankings,
+counts then vary by only a few percent of a class, the same for every architecture,
 and the draws stay well defined for tiny test sets. The training subsets are prefixes
 of one seeded permutation, so a smaller fraction is always part of a larger one and
 configs that differ only in r or c train on the very same images.
@@ -45,15 +45,15 @@ class TrainingData:
     def resolution(self) -> int:
         return self.train_images.shape[-1]
 
+    def _tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.train_images, self.train_labels, self.val_images, self.val_labels, self.fill
+
     def to(self, device: torch.device) -> "TrainingData":
-        return TrainingData(
-            *(t.to(device) for t in (self.train_images, self.train_labels, self.val_images, self.val_labels, self.fill)),
-            self.num_classes,
-        )
+        return TrainingData(*(tensor.to(device) for tensor in self._tensors()), self.num_classes)
 
     def share_memory(self) -> "TrainingData":
         """Move the tensors to shared memory, so worker processes map them instead of copying."""
-        for tensor in (self.train_images, self.train_labels, self.val_images, self.val_labels, self.fill):
+        for tensor in self._tensors():
             tensor.share_memory_()
         return self
 
@@ -89,7 +89,8 @@ def resize_images(images: np.ndarray, dataset: str, resolution: int) -> torch.Te
     for start in range(0, len(images), _RESIZE_CHUNK):
         chunk = to_tensor(images[start : start + _RESIZE_CHUNK], dataset)
         if resolution != size:
-            chunk = F.interpolate(chunk, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            chunk = F.interpolate(chunk, size=(resolution, resolution), mode="bilinear", antialias=True,
+                                  align_corners=False)
         out[start : start + len(chunk)] = chunk
     return out
 

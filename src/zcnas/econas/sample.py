@@ -63,9 +63,11 @@ def train_sample(
 def default_workers(device: torch.device) -> int:
     """One process per CPU core on the CPU, one process on a GPU.
 
-    On 2 cores, two 1-thread processes trained 5-10x more images/s than one 2-thread
-    process (r8c4, r16c8, r32c16): these networks are too small for intra-op threads to
-    pay for their synchronisation, which stalls whenever another job holds a core.
+    Measured on a shared 2-core machine (images/s, 2 single-thread processes vs 1 process
+    with 2 threads): while other jobs held a core, r8c4 1198 vs 144, r16c8 140 vs 50,
+    r32c16 27 vs 16 (intra-op threads of these small networks stall at every sync); when
+    it was quiet, r8c4 2744 vs 2395, r16c8 681 vs 717, r32c16 95 vs 118. Processes risk
+    losing ~20% and may gain 3-10x.
     """
     if device.type == "cuda":
         return 1

@@ -113,6 +113,37 @@ class EvaluateParams(Section):
         return [_proxy(v) for v in values]
 
 
+class EconasParams(Section):
+    """Reduced-training baselines on a subset of the score sample (same architectures)."""
+
+    dataset: str = "cifar10"
+    sample: StrictInt = Field(30, ge=2)
+    val_fraction: float = Field(0.02, gt=0, lt=1)
+    # name -> {r, c, e, s, batch_size, lr, momentum, weight_decay}; checked by zcnas.econas.
+    configs: dict[str, dict[str, StrictInt | float] | None] = {
+        "econas": {"r": 8, "c": 4, "e": 10, "s": 0.25, "batch_size": 128},
+        "econas+": {"r": 16, "c": 8, "e": 1, "s": 0.25, "batch_size": 128},
+        "r32c16": {"r": 32, "c": 16, "e": 1, "s": 0.02, "batch_size": 64},
+    }
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value: str) -> str:
+        return _known("dataset", value, tuple(DATASETS))
+
+    @model_validator(mode="after")
+    def _configs_are_valid(self):
+        from ..econas import configs_from_params
+
+        if not self.configs:
+            raise ValueError("econas.configs: name at least one configuration")
+        try:
+            configs_from_params(self.configs, self.dataset)
+        except ZcnasError as exc:
+            raise ValueError(f"econas.configs: {exc}") from None
+        return self
+
+
 class SearchParams(Section):
     """Simulated NAS on the benchmark, with and without the zero-cost proxy."""
 
@@ -183,6 +214,7 @@ class Params(Section):
     score: ScoreParams = ScoreParams()
     score_space: ScoreSpaceParams = ScoreSpaceParams()
     evaluate: EvaluateParams = EvaluateParams()
+    econas: EconasParams = EconasParams()
     search: SearchParams = SearchParams()
 
     @field_validator("workers")
@@ -197,6 +229,12 @@ class Params(Section):
             if missing:
                 raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which score.proxies does not compute "
                                  f"({', '.join(self.score.proxies)})")
+        if self.score.sample != "all" and self.econas.sample > self.score.sample:
+            raise ValueError(f"econas.sample {self.econas.sample} exceeds score.sample {self.score.sample}: "
+                             "reduced training runs on a subset of the scored architectures")
+        if self.econas.dataset not in self.score.datasets:
+            raise ValueError(f"econas.dataset {self.econas.dataset!r} is not among score.datasets "
+                             f"({', '.join(self.score.datasets)}), whose scores it is compared with")
         if self.search.proxy not in self.score_space.proxies:
             raise ValueError(f"search.proxy {self.search.proxy!r} is not among score_space.proxies "
                              f"({', '.join(self.score_space.proxies)}), the scores search reads")
