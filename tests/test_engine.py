@@ -131,3 +131,13 @@ def test_nb101_networks_score_too():
     net = NB101.build(NB101.sample(random.Random(0)), stem_channels=8)
     scores = zcnas.score(net, batch(n=4), "all")
     assert all(math.isfinite(value) for value in scores.values())
+
+
+def test_a_cell_cut_off_from_its_input_scores_nan_not_a_crash():
+    # Every edge `none`: the logits do not depend on the input or on any cell weight.
+    net = NB201.build(NB201.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"))
+    with pytest.warns(RuntimeWarning, match="jacob_cov"):
+        scores = zcnas.score(net, batch(n=4), "all")
+    assert math.isnan(scores["jacob_cov"])
+    # No path from input to output: no synaptic flow through any weight, but weights exist.
+    assert scores["synflow"] == 0 and scores["params"] > 0

@@ -140,7 +140,9 @@ def _main_pass(net, result: Measurements, inputs, targets, needs: set[str], part
                     product = (out * out_grad).detach()
                     products[index].append(product.flatten(2).sum(-1) if product.dim() > 2 else product)
         if want_jacobian:
-            (input_grad,) = torch.autograd.grad(logits.sum(), part_inputs, retain_graph=keep_graph)
+            (input_grad,) = torch.autograd.grad(logits.sum(), part_inputs, retain_graph=keep_graph, allow_unused=True)
+            if input_grad is None:  # the output does not depend on the input (e.g. an all-`none` cell)
+                input_grad = torch.zeros_like(part_inputs)
             jacobian_rows.append(input_grad.flatten(1))
     if want_loss_grads:
         result.grads = grads
