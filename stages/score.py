@@ -12,10 +12,11 @@ def main() -> None:
     parser.add_argument("--ground-truth", type=Path, required=True, help="directory of ground-truth tables")
     parser.add_argument("--data-dir", type=Path, required=True, help="where datasets are looked for")
     parser.add_argument("--out", type=Path, required=True, help="directory for one score table per dataset")
+    parser.add_argument("--journals", type=Path, required=True, help="where unfinished work is journalled")
     args = parser.parse_args()
     run_stage("score", ["score"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run,
-        proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score"))
+        proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score", journal_dir=args.journals))
 
 
 if __name__ == "__main__":

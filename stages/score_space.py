@@ -12,11 +12,12 @@ def main() -> None:
     parser.add_argument("--ground-truth", type=Path, required=True, help="directory of ground-truth tables")
     parser.add_argument("--data-dir", type=Path, required=True, help="where datasets are looked for")
     parser.add_argument("--out", type=Path, required=True, help="directory for one score table per dataset")
+    parser.add_argument("--journals", type=Path, required=True, help="where unfinished work is journalled")
     args = parser.parse_args()
     run_stage("score_space", ["score", "score_space"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run,
         proxies=params.score_space.proxies, sample=params.score_space.sample,
-        datasets=params.score_space.datasets, purpose="score_space"))
+        datasets=params.score_space.datasets, purpose="score_space", journal_dir=args.journals))
 
 
 if __name__ == "__main__":

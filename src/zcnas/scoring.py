@@ -91,10 +91,12 @@ def score_architectures(
     workers: int = 1,
     threads_per_worker: int | None = None,
     progress: bool = True,
+    journal_dir: Path | str | None = None,
 ) -> pd.DataFrame:
     """Score `archs` into the table `out` (Parquet or CSV), resuming a killed run.
 
-    Finished rows go to `<out>.journal.jsonl` as they complete; a rerun with the same
+    Finished rows go to `<out>.journal.jsonl` (in `journal_dir` if given: DVC deletes a
+    stage's outputs before rerunning it) as they complete; a rerun with the same
     job skips them. The table, written atomically at the end, has exactly one row per
     architecture, in the order given.
     """
@@ -102,7 +104,7 @@ def score_architectures(
     out = Path(out)
     archs = list(dict.fromkeys(archs))
     names = [job.space.format(arch) for arch in archs]
-    journal = Journal(out.with_name(out.name + ".journal.jsonl"), job.settings())
+    journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings())
     done = {row["arch"] for row in journal.rows}
     todo = [arch for arch, name in zip(archs, names) if name not in done]
     try:

@@ -21,11 +21,13 @@ def score_table_path(out_dir: Path, space: str, dataset: str) -> Path:
 
 
 def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, run: StageRun,
-                proxies: list[str], sample: int | str, datasets: list[str], purpose: str) -> dict[str, pd.DataFrame]:
+                proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
+                journal_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     """Score `sample` architectures of each dataset's ground truth with `proxies`.
 
     Everything that can fail on bad input (sample size, missing data) is checked for
-    every dataset before the first architecture is scored.
+    every dataset before the first architecture is scored. Journals go to
+    `journal_dir`, outside the stage's outputs, so a killed stage resumes.
     """
     space = get_space(params.score.space)
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
@@ -48,7 +50,8 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
         job = ScoringJob(space, tuple(proxies), inputs, targets, dataset_info(dataset).num_classes, params.seed,
                          params.device)
         table = score_architectures(job, [space.parse(a) for a in archs], score_table_path(out_dir, space.name, dataset),
-                                    workers=workers, threads_per_worker=1 if workers > 1 else None)
+                                    workers=workers, threads_per_worker=1 if workers > 1 else None,
+                                    journal_dir=journal_dir)
         run.log_metrics({dataset: {"architectures": len(table), **{
             f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}})
         tables[dataset] = table
