@@ -6,7 +6,8 @@ import numpy as np
 
 from ..benchmarks import read_ground_truth
 from ..files import read_table, write_json, write_table
-from ..search import Benchmark, curves_frame, plot_search, run_variants, summarize, variant_name
+from ..search import (Benchmark, check_search, curves_frame, plot_search, proxy_ranking, run_variants, summarize,
+                      variant_name)
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
@@ -62,38 +63,46 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
 
 def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_dir: Path, curves_dir: Path,
                   plots_dir: Path, run: StageRun) -> dict:
-    """Every variant on every dataset of one space; keys are datasets ("nb101/cifar10" off NB201)."""
+    """Every variant on every dataset of one space; keys are datasets ("nb101/cifar10" off NB201).
+
+    All settings are checked against every dataset (budgets, warm-up sizes against the
+    space) before the first run starts.
+    """
     config = params.search
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
     groups: dict[str, list] = {}
     for variant in config.variants:
         search_config = config.config(variant)
         groups.setdefault(search_config.algorithm, []).append(search_config)
-    workers = worker_count(params, "cpu")
-    summaries, sources = {}, {}
-    datasets = [d for d in config.datasets if (truth["dataset"] == d).any()]
-    for dataset in datasets:
+    plans = {}
+    for dataset in [d for d in config.datasets if (truth["dataset"] == d).any()]:
         benchmark = Benchmark(space, truth[truth["dataset"] == dataset])
-        scores_path, sources[dataset] = proxy_scores_for(space_scores_dir, space.name, dataset,
-                                                         params.score_space.datasets[0])
-        scores = read_table(scores_path)
+        scores_path, source = proxy_scores_for(space_scores_dir, space.name, dataset, params.score_space.datasets[0])
+        ranking = proxy_ranking(benchmark, read_table(scores_path), config.proxy)
+        for variants in groups.values():
+            for variant in variants:
+                check_search(variant, benchmark, config.budget[variant.algorithm], ranking, config.select_by)
+        plans[dataset] = (benchmark, ranking, source)
+    workers = worker_count(params, "cpu")
+    summaries = {}
+    for dataset, (benchmark, ranking, source) in plans.items():
         curves: dict[str, np.ndarray] = {}
         for algorithm, variants in groups.items():
-            curves.update(run_variants(variants, benchmark, scores, config.budget, config.runs[algorithm],
+            curves.update(run_variants(variants, benchmark, ranking, config.budget, config.runs[algorithm],
                                        params.seed, config.proxy, config.select_by, workers, progress=True))
         key = dataset if space.name == params.score.space else f"{space.name}/{dataset}"
         summaries[key] = summarize(curves, config.targets[dataset])
         write_table(curves_frame(curves), Path(curves_dir) / f"{space.name}-{dataset}.parquet")
         plot_search(curves, Path(plots_dir) / f"{space.name}-{dataset}.png", optimum=benchmark.optimum,
                     title=f"{space.name} {dataset}: {config.proxy}-accelerated search "
-                          f"(best by {config.select_by} accuracy; proxy scored on {sources[dataset]})")
+                          f"(best by {config.select_by} accuracy; proxy scored on {source})")
     for algorithm, variants in groups.items():
         names = [variant_name(v) for v in variants]
         with run.child(f"search/{space.name}/{algorithm}", {"variants": names, "runs": config.runs[algorithm],
                                                             "budget": config.budget[algorithm],
                                                             "settings": config.settings.get(algorithm, {})}) as child:
             child.log_metrics({key: {v: summary[v] for v in names} for key, summary in summaries.items()})
-            for dataset in datasets:
+            for dataset in plans:
                 child.log_artifact(Path(curves_dir) / f"{space.name}-{dataset}.parquet", "curves")
-    run.set_tags({f"zcnas.search_proxy_scored_on.{space.name}.{d}": s for d, s in sources.items()})
+    run.set_tags({f"zcnas.search_proxy_scored_on.{space.name}.{d}": plan[2] for d, plan in plans.items()})
     return summaries

@@ -68,11 +68,11 @@ def _compute(proxy: Proxy, net, measurements) -> tuple[float, float]:
     start = time.perf_counter()
     try:
         value = float(proxy.compute(net, measurements))
+        if not math.isfinite(value):
+            warnings.warn(f"proxy {proxy.name} gave {value}; recorded as NaN", RuntimeWarning)
+            value = math.nan
     except (ArithmeticError, np.linalg.LinAlgError, torch.linalg.LinAlgError) as exc:
         warnings.warn(f"proxy {proxy.name} failed numerically ({exc}); recorded as NaN", RuntimeWarning)
-        value = math.nan
-    if not math.isfinite(value):
-        warnings.warn(f"proxy {proxy.name} gave {value}; recorded as NaN", RuntimeWarning)
         value = math.nan
     return value, time.perf_counter() - start
 
