@@ -188,8 +188,6 @@ class SearchParams(Section):
 
     @model_validator(mode="after")
     def _every_algorithm_has_budget_and_runs(self):
-        from ..search import parse_variant
-
         for value in self.variants:
             try:
                 algorithm = self.config(value).algorithm
