@@ -7,7 +7,9 @@ Every timing includes building the network (seeded, as the scoring job does). Re
 (a) each proxy alone, one process with 1 and with 2 torch threads;
 (b) the six paper proxies: the shared-pass engine vs one proxy at a time (a fresh
     network per proxy, as scoring them separately would);
-(c) throughput of the scoring job with 2 worker processes x 1 thread, per cell.
+(c) throughput of the scoring job with 2 worker processes x 1 thread, per cell, on enough
+    cells that starting the workers (a few seconds: each imports torch) is amortised, as
+    it is in the pipeline.
 Medians over cells. Input data are random normal tensors: timings do not depend on values.
 """
 
@@ -50,7 +52,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--throughput-cells", type=int, default=200, help="cells for the synflow throughput run")
+    parser.add_argument("--paper-throughput-cells", type=int, default=60,
+                        help="cells for the six-proxy throughput run")
+    parser.add_argument("--throughput-cells", type=int, default=2000, help="cells for the synflow throughput run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -75,9 +79,10 @@ def main() -> None:
         results.setdefault("paper_one_at_a_time", {})[threads] = one_at_a_time(job_for, cells)
         print(f"paper six, {threads} thread(s): shared {results['paper_shared'][threads]:.3f} s, "
               f"one at a time {results['paper_one_at_a_time'][threads]:.3f} s", flush=True)
-    results["paper_shared_2_workers"] = throughput(job_for(PAPER_PROXIES), cells, workers=2)
-    more = [NB201.sample(rng) for _ in range(args.throughput_cells)]
-    results["synflow_2_workers"] = throughput(job_for(("synflow",)), more, workers=2)
+    paper_cells = [NB201.sample(rng) for _ in range(args.paper_throughput_cells)]
+    results["paper_shared_2_workers"] = throughput(job_for(PAPER_PROXIES), paper_cells, workers=2)
+    synflow_cells = [NB201.sample(rng) for _ in range(args.throughput_cells)]
+    results["synflow_2_workers"] = throughput(job_for(("synflow",)), synflow_cells, workers=2)
     print(f"2 workers x 1 thread: paper six {results['paper_shared_2_workers']:.3f} s/cell, "
           f"synflow {results['synflow_2_workers'] * 1000:.1f} ms/cell "
           f"(whole NB201 space: {results['synflow_2_workers'] * 15625 / 60:.1f} min)")
