@@ -117,5 +117,5 @@ def test_fisher_on_a_convolution_sums_over_positions():
     nn.functional.cross_entropy(linear_out, targets).backward()
     conv_term = 0.5 * ((conv_out * conv_out.grad).sum((2, 3)) ** 2).mean(0).sum() * (2 * 3 * 3)
     linear_term = 0.5 * ((linear_out * linear_out.grad) ** 2).mean(0).sum() * (3 * 4 * 4)
-    expected = float(conv_term + linear_term)
+    expected = float((conv_term + linear_term).detach())
     assert zcnas.score(net, (inputs, targets), ["fisher"])["fisher"] == pytest.approx(expected, rel=1e-5)
