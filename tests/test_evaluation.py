@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
 from scipy import stats
 
 from zcnas.errors import ZcnasError
@@ -260,12 +261,26 @@ def test_score_scatter_writes_a_png(tmp_path, spread):
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
 
 
-def test_rho_against_cost_plot_takes_methods_costs_and_extra_series(tmp_path):
+def test_rho_against_cost_plot_takes_methods_costs_and_extra_series(tmp_path, monkeypatch):
     x, y = correlated(50)
     scores, truth = tables({"p": x, "q": y, "r": -x}, test=y, seconds={"p": [0.5] * 50, "q": [2.0] * 50})
     report = evaluate_dataset(scores, truth, resamples=20, vote=["p", "q", "r"], ensemble=["p", "q"])
-    econas = CostSeries("reduced training", [(60.0, 0.3), (120.0, 0.5), (600.0, 0.8)])
-    assert is_png(plot_rho_vs_cost(report, tmp_path / "fig1.png", series=[econas]))
+    econas = CostSeries("reduced training", [(60.0, 0.3), (120.0, 0.5), (600.0, 0.8)],
+                        intervals=[(0.1, 0.5), (0.3, 0.7), (0.7, 0.9)])
+    one_epoch = CostSeries("one epoch", [(30.0, 0.2)], intervals=[(-0.1, 0.4)])
+    bands = []
+    fill_between = Axes.fill_between
+
+    def recording_fill_between(self, x, low, high, **kwargs):
+        bands.append((list(x), list(low), list(high)))
+        return fill_between(self, x, low, high, **kwargs)
+
+    monkeypatch.setattr(Axes, "fill_between", recording_fill_between)
+    assert is_png(plot_rho_vs_cost(report, tmp_path / "fig1.png", series=[econas, one_epoch]))
+    assert bands == [([60.0, 120.0, 600.0], [0.1, 0.3, 0.7], [0.5, 0.7, 0.9])]  # one point: an error bar, no band
+    with pytest.raises(ZcnasError, match="3 points but 1 intervals"):
+        plot_rho_vs_cost(report, tmp_path / "short.png",
+                         series=[CostSeries("short", econas.points, intervals=[(0.1, 0.5)])])
     minibatches = plot_rho_vs_cost(report, tmp_path / "mb.png", costs={"p": 1, "q": 1, "r": 1},
                                    cost_label="minibatches per architecture")
     assert is_png(minibatches)

@@ -80,10 +80,12 @@ def plot_score_scatter(
 
 @dataclass(frozen=True)
 class CostSeries:
-    """A labelled curve of (cost, rho) points, e.g. a reduced-training baseline by epoch."""
+    """A labelled curve of (cost, rho) points, e.g. a reduced-training baseline by epoch,
+    with an optional (low, high) interval per point, drawn as a shaded band."""
 
     label: str
     points: Sequence[tuple[float, float]]
+    intervals: Sequence[tuple[float, float]] | None = None
 
 
 def plot_rho_vs_cost(
@@ -120,13 +122,23 @@ def plot_rho_vs_cost(
         line_costs = [_positive_cost(line.label, cost) for cost, _ in line.points]
         line_rhos = [rho for _, rho in line.points]
         axes.plot(line_costs, line_rhos, color=colour, linestyle="--", marker=".", label=line.label)
+        if line.intervals is not None:
+            if len(line.intervals) != len(line.points):
+                raise ZcnasError(f"series {line.label!r} has {len(line.points)} points but "
+                                 f"{len(line.intervals)} intervals; expected one interval per point")
+            lows, highs = zip(*line.intervals)
+            if len(line_costs) == 1:  # a band needs two points: show a single epoch's interval as an error bar
+                axes.errorbar(line_costs, line_rhos, yerr=[[line_rhos[0] - lows[0]], [highs[0] - line_rhos[0]]],
+                              color=colour, capsize=3, alpha=0.6)
+            else:
+                axes.fill_between(line_costs, lows, highs, color=colour, alpha=0.15, linewidth=0)
     axes.set_xscale("log")
     axes.set_xlabel(f"{cost_label}, log scale")
     axes.set_ylabel(_METRIC_LABELS.get(metric, metric))
-    axes.set_title(title)
+    axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8,
-                title="error bars: 95% bootstrap CI" if metric == "spearman_test" else None, title_fontsize=8)
+                title="bars and bands: 95% bootstrap CI" if metric == "spearman_test" else None, title_fontsize=8)
     return _save(figure, path)
 
 

@@ -66,12 +66,13 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
                                             "seconds_per_arch")} | {"epochs": 0, "minibatches_per_arch": 1}
     write_json(summary, metrics_path)
     write_table(correlations, table_path)
-    series = [CostSeries(f"{config} (by epoch)", list(zip(group["minibatches_per_arch"], group["spearman_test"])))
+    series = [CostSeries(f"{config} (by epoch)", list(zip(group["minibatches_per_arch"], group["spearman_test"])),
+                         list(zip(group["spearman_test_low"], group["spearman_test_high"])))
               for config, group in correlations.groupby("config", sort=False)]
     plot_rho_vs_cost({p: zero_cost[p] for p in params.score.proxies}, plot_path,
                      costs={p: 1.0 for p in params.score.proxies}, cost_label="training minibatches per architecture",
-                     series=series, title=f"{space} {dataset}, {len(curves['arch'].unique())} architectures: "
-                                          "zero-cost proxies vs reduced training (small sample: wide intervals)")
+                     series=series, title=f"{space} {dataset}: zero-cost proxies vs reduced training on the same "
+                                          f"{curves['arch'].nunique()} architectures\n(a small sample: wide intervals)")
     run.log_metrics(summary, on_parent=True)
     run.log_artifact(plot_path)
     run.log_artifact(table_path)
