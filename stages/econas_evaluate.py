@@ -4,7 +4,7 @@ epoch, beside the zero-cost proxies on the same architectures (the paper's Figur
 import argparse
 from pathlib import Path
 
-from zcnas.pipeline.econas import econas_evaluate_stage
+from zcnas.pipeline.econas_evaluate import econas_evaluate_stage
 from zcnas.pipeline.stage import run_stage
 
 
