@@ -1,6 +1,8 @@
 import pytest
 
-from zcnas.tracking import flatten, stage_run
+import subprocess
+
+from zcnas.tracking import code_version, flatten, stage_run
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -15,6 +17,24 @@ def store(tmp_path, monkeypatch):
 
 def test_flatten():
     assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}) == {"a.b": 1, "a.c.d": [1, 2], "e": "x"}
+
+
+def test_code_version_is_dirty_for_code_changes_but_not_for_the_pipelines_own_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "metrics").mkdir()
+    for name in ("dvc.lock", "metrics/correlation.json", "params.yaml"):
+        (tmp_path / name).write_text("old\n")
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    assert code_version()["git_dirty"] == "false"
+    (tmp_path / "dvc.lock").write_text("new\n")
+    (tmp_path / "metrics/correlation.json").write_text("new\n")
+    assert code_version()["git_dirty"] == "false"
+    (tmp_path / "params.yaml").write_text("new\n")
+    version = code_version()
+    assert version["git_dirty"] == "true" and version["git_diff_sha"]
 
 
 def runs(client):

@@ -72,9 +72,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+# What `dvc repro` itself writes into tracked files while it runs: a change there is a
+# result of the run, not a change to what was run.
+PIPELINE_RESULTS = ("dvc.lock", "metrics", "results")
+
+
 def code_version() -> dict:
-    """Git commit, whether tracked files differ from it, and a hash of that difference."""
-    diff = _git("diff", "HEAD")
+    """Git commit, whether tracked files other than the pipeline's own results differ
+    from it, and a hash of that difference."""
+    diff = _git("diff", "HEAD", "--", ".", *(f":(exclude){path}" for path in PIPELINE_RESULTS))
     return {
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
         "git_dirty": str(bool(diff)).lower(),
