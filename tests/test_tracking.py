@@ -32,6 +32,8 @@ def test_code_version_is_dirty_for_code_changes_but_not_for_the_pipelines_own_re
     (tmp_path / "dvc.lock").write_text("new\n")
     (tmp_path / "metrics/correlation.json").write_text("new\n")
     assert code_version()["git_dirty"] == "false"
+    monkeypatch.chdir(tmp_path / "metrics")  # the answer does not depend on where in the tree we are
+    assert code_version()["git_dirty"] == "false"
     (tmp_path / "params.yaml").write_text("new\n")
     version = code_version()
     assert version["git_dirty"] == "true" and version["git_diff_sha"]

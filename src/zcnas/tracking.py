@@ -80,7 +80,7 @@ PIPELINE_RESULTS = ("dvc.lock", "metrics", "results")
 def code_version() -> dict:
     """Git commit, whether tracked files other than the pipeline's own results differ
     from it, and a hash of that difference."""
-    diff = _git("diff", "HEAD", "--", ".", *(f":(exclude){path}" for path in PIPELINE_RESULTS))
+    diff = _git("diff", "HEAD", "--", ":/", *(f":(top,exclude){path}" for path in PIPELINE_RESULTS))
     return {
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
         "git_dirty": str(bool(diff)).lower(),
