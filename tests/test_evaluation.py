@@ -23,6 +23,10 @@ from zcnas.evaluation import (
 )
 from zcnas.evaluation import pairs
 from zcnas.evaluation.plots import CostSeries, axis_scale, plot_rho_vs_cost, plot_score_scatter
+from zcnas.evaluation.training_curves import epoch_correlations, final_epoch_summary
+from zcnas.pipeline.report import detail_table, econas_section
+from zcnas.proxies import PROXIES
+from zcnas.proxies.registry import Proxy
 
 # Five architectures a..e with test accuracy 1..5 and a proxy that swaps b/c and d/e.
 #   proxy ranks: 10->1, 30->3, 20->2, 50->5, 40->4, i.e. [1, 3, 2, 5, 4]; d = [0, 1, -1, 1, -1]
@@ -165,6 +169,65 @@ def test_the_ensemble_ranks_only_rows_where_all_members_are_finite():
     assert ensemble["seconds_per_arch"] == pytest.approx(3.0)
 
 
+def test_a_lower_is_better_score_given_explicitly_gets_the_metrics_of_its_negation():
+    # "p" negated and declared lower-is-better must score exactly like the hand example:
+    # rho 0.8, tau 0.6, pairwise 0.8, top 40% 1.0, the same interval (same data and seed).
+    scores, truth = tables({"p": PROXY, "q": ACC}, val=[5.0, 4.0, 3.0, 2.0, 1.0])
+    settings = dict(vote=["p", "q"], ensemble=["p", "q"], top_fraction=0.4, resamples=50)
+    expected = evaluate_dataset(scores, truth, **settings)
+    assert expected["p"]["spearman_test"] == pytest.approx(0.8) and expected["p"]["top10_test"] == 1.0
+    negated = scores.assign(p=-scores["p"])
+    assert evaluate_dataset(negated, truth, directions={"p": False}, **settings) == expected
+    assert evaluate_dataset(negated, truth, **settings)["p"]["spearman_test"] == pytest.approx(-0.8)
+
+
+@pytest.fixture
+def lower_is_better_proxy(monkeypatch):
+    """A registered proxy whose lower scores are better, for the length of one test."""
+    monkeypatch.setitem(PROXIES, "lowproxy", Proxy("lowproxy", lambda net, measurements: 0.0, frozenset(), False))
+    return "lowproxy"
+
+
+def test_the_registry_gives_the_direction_and_an_explicit_one_overrides_it(lower_is_better_proxy):
+    name = lower_is_better_proxy
+    scores, truth = tables({name: [-v for v in PROXY]})
+    metrics = evaluate_dataset(scores, truth, vote=None, ensemble=None, top_fraction=0.4, resamples=50)[name]
+    assert metrics["spearman_test"] == pytest.approx(0.8) and metrics["kendall_test"] == pytest.approx(0.6)
+    assert metrics["pairwise_test"] == pytest.approx(0.8) and metrics["top10_test"] == pytest.approx(1.0)
+    assert metrics["spearman_test_ci_low"] < 0.8 < metrics["spearman_test_ci_high"]
+    overridden = evaluate_dataset(scores, truth, vote=None, ensemble=None, top_fraction=0.4, resamples=50,
+                                  directions={name: True})[name]
+    assert overridden["spearman_test"] == pytest.approx(-0.8) and overridden["top10_test"] == 0.0
+
+
+def test_the_vote_and_ensemble_orient_lower_is_better_members(lower_is_better_proxy):
+    # The vote example below with p2 negated: oriented back, the majority is right on every pair.
+    name = lower_is_better_proxy
+    p1, p2, p3 = [1, 2, 4, 3], [-2, -1, -3, -4], [1, 3, 2, 4]
+    scores, truth = tables({"p1": p1, name: p2, "p3": p3}, test=[1, 2, 3, 4])
+    report = evaluate_dataset(scores, truth, vote=["p1", name, "p3"], ensemble=["p1", name], resamples=10)
+    assert report["vote"]["pairwise_test"] == 1.0
+    # Ensemble ranks: p1 [1, 2, 4, 3], oriented p2 = [2, 1, 3, 4] ranks [2, 1, 3, 4];
+    # mean [1.5, 1.5, 3.5, 3.5]: two tied pairs, the four others right -> rho = 0.8944, pairwise 5/6.
+    assert report["ensemble"]["spearman_test"] == pytest.approx(stats.spearmanr([1.5, 1.5, 3.5, 3.5], [1, 2, 3, 4])[0])
+    assert report["ensemble"]["pairwise_test"] == pytest.approx(5 / 6)
+
+
+def test_directions_must_name_evaluated_columns_and_be_booleans():
+    scores, truth = tables({"p": PROXY})
+    with pytest.raises(ZcnasError, match="'typo', which is not evaluated; expected one of: p"):
+        evaluate_dataset(scores, truth, vote=None, ensemble=None, resamples=0, directions={"typo": False})
+    with pytest.raises(ZcnasError, match="column 'p' is 'lower'; expected True"):
+        evaluate_dataset(scores, truth, vote=None, ensemble=None, resamples=0, directions={"p": "lower"})
+
+
+def test_score_scatter_title_gives_the_oriented_rho(tmp_path, monkeypatch):
+    titles = []
+    monkeypatch.setattr(Axes, "set_title", lambda self, text, **kwargs: titles.append(text))
+    plot_score_scatter([-v for v in PROXY], ACC, tmp_path / "low.png", proxy="low", higher_is_better=False)
+    assert titles == ["low: Spearman ρ = 0.800 (of −score), n = 5"]
+
+
 def correlated(n=200, seed=5):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)
@@ -200,7 +263,8 @@ def test_report_is_strict_json_with_nulls_for_undefined_metrics(tmp_path):
     report = evaluate_dataset(scores, truth, resamples=20, vote=["p", "constant"], ensemble=["p", "constant"])
     text = json.dumps({"cifar10": report}, allow_nan=False)  # raises on NaN
     assert json.loads(text)["cifar10"]["empty"]["spearman_test"] is None
-    assert report["constant"]["spearman_test"] is None and report["constant"]["spearman_test_ci"] == [None, None]
+    assert report["constant"]["spearman_test"] is None
+    assert report["constant"]["spearman_test_ci_low"] is None and report["constant"]["spearman_test_ci_high"] is None
     assert report["empty"]["n"] == 0 and report["empty"]["nan"] == 5
     assert report["p"]["seconds_per_arch"] is None  # no seconds_p column
     assert json_safe({"a": np.float32("nan"), "b": [np.int64(2), float("inf")]}) == {"a": None, "b": [2, None]}
@@ -218,6 +282,35 @@ def test_metrics_table_has_one_row_per_method():
     assert table.set_index("method").loc["vote", "proxies"] == "p+q+r"
     unbootstrapped = metrics_table({"cifar10": evaluate_dataset(scores, truth, resamples=0, vote=None, ensemble=None)})
     assert unbootstrapped["spearman_test_ci_low"].isna().all() and unbootstrapped["spearman_test"].notna().all()
+
+
+def test_intervals_are_scalar_metrics_that_the_readers_find(tmp_path, monkeypatch):
+    x, y = correlated(40)
+    scores, truth = tables({"p": x}, test=y, seconds={"p": [0.5] * 40})
+    report = evaluate_dataset(scores, truth, vote=None, ensemble=None, resamples=50)
+    metrics = report["p"]
+    order = np.argsort([f"arch{i}" for i in range(40)])  # evaluate_dataset sorts rows by arch before resampling
+    low, high = spearman_interval(x[order], y[order], 50, 0, "", "p")
+    assert (metrics["spearman_test_ci_low"], metrics["spearman_test_ci_high"]) == (low, high)
+    assert not any(isinstance(value, list) for value in metrics.values())  # MLflow and dvc show scalars only
+    assert f"| p | {metrics['spearman_test']:.2f} [{low:.2f}, {high:.2f}] |" in "\n".join(detail_table(report))
+    bars = []
+    monkeypatch.setattr(Axes, "errorbar", lambda self, x, y, yerr=None, **kwargs: bars.append(yerr))
+    plot_rho_vs_cost(report, tmp_path / "fig1.png")
+    rho = metrics["spearman_test"]
+    assert bars == [[[rho - low], [high - rho]]]
+
+
+def test_econas_summary_carries_the_interval_as_scalars():
+    x, y = correlated(30)
+    archs = [f"arch{i}" for i in range(30)]
+    curves = pd.DataFrame({"config": "c", "arch": archs, "epoch": 1, "val_acc": x, "minibatches": 10,
+                           "images": 640, "seconds": 2.0, "flops": 1.0})
+    correlations = epoch_correlations(curves, pd.DataFrame({"arch": archs, "test_acc": y}), 50, 0)
+    summary = final_epoch_summary(correlations)["c"]
+    low, high = summary["spearman_test_ci_low"], summary["spearman_test_ci_high"]
+    assert low < summary["spearman_test"] < high
+    assert f"[{low:.2f}, {high:.2f}]" in "\n".join(econas_section({"c": summary}))
 
 
 def test_bad_tables_and_names_are_reported():

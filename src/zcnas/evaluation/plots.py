@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from ..errors import ZcnasError
 from ..files import atomic_path
 from .ranks import spearman
+from .report import ci_bounds
 
 # Scores spanning more decades than this get a logarithmic axis.
 _DECADES_FOR_LOG = 3
@@ -51,10 +52,13 @@ def axis_scale(values) -> tuple[str, dict]:
 
 
 def plot_score_scatter(
-    score, accuracy, path: Path | str, *, proxy: str, dataset: str = "", accuracy_label: str = "test accuracy (%)"
+    score, accuracy, path: Path | str, *, proxy: str, dataset: str = "", accuracy_label: str = "test accuracy (%)",
+    higher_is_better: bool = True,
 ) -> Path:
     """Scatter of a proxy's scores (x) against accuracy (y), titled with Spearman's rho and n.
 
+    The x axis shows the raw score; the title's rho is of the oriented score (negated
+    when lower is better), the figure that `metrics/correlation.json` reports.
     Rows where either value is not finite are left out and counted in the title.
     """
     score, accuracy = np.asarray(score, dtype=float), np.asarray(accuracy, dtype=float)
@@ -69,11 +73,13 @@ def plot_score_scatter(
     axes.scatter(x, y, s=6, alpha=0.4, linewidths=0)
     scale, options = axis_scale(x)
     axes.set_xscale(scale, **options)
-    axes.set_xlabel(f"{proxy} score" + ("" if scale == "linear" else f" ({scale} scale)"))
+    direction = "" if higher_is_better else ", lower is better"
+    axes.set_xlabel(f"{proxy} score" + ("" if scale == "linear" else f" ({scale} scale)") + direction)
     axes.set_ylabel(accuracy_label)
     excluded = f", {int((~finite).sum())} non-finite left out" if (~finite).any() else ""
     where = f" on {dataset}" if dataset else ""
-    axes.set_title(f"{proxy}{where}: Spearman ρ = {spearman(x, y):.3f}, n = {len(x)}{excluded}")
+    rho = spearman(x if higher_is_better else -x, y)
+    axes.set_title(f"{proxy}{where}: Spearman ρ = {rho:.3f}{direction and ' (of −score)'}, n = {len(x)}{excluded}")
     axes.grid(True, alpha=0.3)
     return _save(figure, path)
 
@@ -113,8 +119,8 @@ def plot_rho_vs_cost(
     axes = figure.add_subplot()
     styles = zip(itertools.cycle(_COLOURS), itertools.cycle(_MARKERS))
     for (method, cost, rho), (colour, marker) in zip(points, styles):
-        interval = report[method].get("spearman_test_ci") if metric == "spearman_test" else None
-        if interval and None not in interval:
+        interval = ci_bounds(report[method], metric) if metric == "spearman_test" else None
+        if interval:
             error = [[rho - interval[0]], [interval[1] - rho]]
             axes.errorbar(cost, rho, yerr=error, color=colour, capsize=3, alpha=0.6)
         axes.scatter(cost, rho, s=40, color=colour, marker=marker, zorder=3, label=method)

@@ -2,7 +2,8 @@
 
 Every function takes equal-length arrays that are already finite (the caller
 chooses and counts the rows) and returns NaN where the statistic is undefined,
-e.g. for fewer than two rows or a constant input. Higher scores mean better.
+e.g. for fewer than two rows or a constant input. Higher scores mean better: a
+lower-is-better proxy is negated before it gets here (see `report.py`).
 """
 
 import math

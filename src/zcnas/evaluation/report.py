@@ -4,6 +4,12 @@ The inputs are a proxy-score table (`arch`, one column per proxy, optional
 `seconds_<proxy>` costs) and a ground-truth table for one dataset (`arch`,
 `test_acc`, optional `val_acc`). Each proxy is judged on the rows where its score
 is finite; the excluded rows are counted as `nan`.
+
+Direction: every metric judges a proxy's *oriented* score, the score itself when
+higher is better and its negation when lower is better (as the proxy registry or
+the caller declares). So a proxy that ranks architectures well has a positive rho
+and tau and a pairwise accuracy above one half whichever way it points, and the
+vote, the ensemble and the top-k retrieval order architectures the way it means.
 """
 
 import math
@@ -13,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ZcnasError
+from ..proxies import PROXIES
 from .bootstrap import spearman_interval
 from .pairs import pairwise_accuracy
 from .ranks import kendall, rank_average, spearman, top_overlap
@@ -55,6 +62,15 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     ]
 
 
+def higher_is_better(name: str, directions: Mapping[str, bool] | None = None) -> bool:
+    """Whether a higher score of column `name` means a better architecture: `directions[name]`
+    when given, else the registered proxy's declaration, else True (e.g. an accuracy column)."""
+    if directions is not None and name in directions:
+        return directions[name]
+    registered = PROXIES.get(name)
+    return True if registered is None else registered.higher_is_better
+
+
 def evaluate_dataset(
     scores: pd.DataFrame,
     truth: pd.DataFrame,
@@ -66,20 +82,25 @@ def evaluate_dataset(
     resamples: int = 1000,
     seed: int = 0,
     dataset: str = "",
+    directions: Mapping[str, bool] | None = None,
 ) -> dict[str, dict]:
     """Metrics of each proxy, the vote and the rank-average ensemble on one dataset.
 
     Returns {proxy: {"spearman_test", "spearman_val", "kendall_test", "top10_test",
-    "pairwise_test", "spearman_test_ci", "n", "nan", "seconds_per_arch"}, "vote":
-    {"proxies", "pairwise_test", "n", "nan"}, "ensemble": {"proxies", ...as a proxy}}.
-    `top10_test` keeps its name whatever `top_fraction` is (the JSON key the stage
-    reads); `dataset` only seeds the bootstrap; `resamples=0` skips it (interval None).
-    `vote` or `ensemble` None leaves it out.
+    "pairwise_test", "spearman_test_ci_low", "spearman_test_ci_high", "n", "nan",
+    "seconds_per_arch"}, "vote": {"proxies", "pairwise_test", "n", "nan"},
+    "ensemble": {"proxies", ...as a proxy}}. Every metric is of the oriented score
+    (see the module docstring); `directions` ({column: higher_is_better}) overrides
+    the registry. `top10_test` keeps its name whatever `top_fraction` is (the JSON key
+    the stage reads); `dataset` only seeds the bootstrap; `resamples=0` skips it
+    (interval bounds None). `vote` or `ensemble` None leaves it out.
     """
     # A canonical row order, so that bootstrap resamples do not depend on how the tables were sorted.
     table = join_truth(scores, truth).sort_values("arch", ignore_index=True)
     proxies = list(proxy_columns(table) if proxies is None else proxies)
-    _require_columns(table, [*proxies, *(vote or ()), *(ensemble or ())])
+    used = [*proxies, *(vote or ()), *(ensemble or ())]
+    _require_columns(table, used)
+    table = _oriented(table, set(used), directions or {})
     settings = dict(top_fraction=top_fraction, resamples=resamples, seed=seed, dataset=dataset)
     report = {proxy: _evaluate_score(table, proxy, table[proxy], [proxy], **settings) for proxy in proxies}
     if vote:
@@ -100,6 +121,19 @@ def _require_columns(table: pd.DataFrame, names: Iterable[str]) -> None:
             raise ZcnasError(f"unknown proxy column {name!r}; expected one of: {', '.join(available)}")
 
 
+def _oriented(table: pd.DataFrame, used: set[str], directions: Mapping[str, bool]) -> pd.DataFrame:
+    """The table with each used lower-is-better column negated, so that higher is better throughout."""
+    for name, value in directions.items():
+        if name not in used:
+            raise ZcnasError(f"a direction is given for column {name!r}, which is not evaluated; "
+                             f"expected one of: {', '.join(sorted(used))}")
+        if not isinstance(value, (bool, np.bool_)):
+            raise ZcnasError(f"the direction of column {name!r} is {value!r}; expected True (higher is better) "
+                             "or False (lower is better)")
+    lower = [name for name in used if not higher_is_better(name, directions)]
+    return table.assign(**{name: -table[name] for name in lower})
+
+
 def _evaluate_score(table, name, score, members, *, top_fraction, resamples, seed, dataset) -> dict:
     finite = np.isfinite(score.to_numpy(dtype=float))
     x, test = score.to_numpy(dtype=float)[finite], table["test_acc"].to_numpy(dtype=float)[finite]
@@ -109,7 +143,8 @@ def _evaluate_score(table, name, score, members, *, top_fraction, resamples, see
         "kendall_test": kendall(x, test),
         "top10_test": top_overlap(x, test, top_fraction),
         "pairwise_test": pairwise_accuracy(test, x),
-        "spearman_test_ci": list(spearman_interval(x, test, resamples, seed, dataset, name)) if resamples else None,
+        **ci_metrics("spearman_test", spearman_interval(x, test, resamples, seed, dataset, name)
+                     if resamples else (None, None)),
         "n": int(finite.sum()),
         "nan": int((~finite).sum()),
         "seconds_per_arch": _seconds_per_arch(table, members),
@@ -162,22 +197,29 @@ def json_safe(value):
     return value
 
 
+def ci_metrics(metric: str, interval: tuple[float | None, float | None]) -> dict:
+    """An interval as two scalar metrics, `<metric>_ci_low` and `<metric>_ci_high`: MLflow and
+    `dvc metrics show` display numbers only, never a list."""
+    low, high = interval
+    return {f"{metric}_ci_low": low, f"{metric}_ci_high": high}
+
+
+def ci_bounds(entry: Mapping, metric: str) -> tuple[float, float] | None:
+    """The (low, high) interval of `metric` in a metrics entry, or None when a bound is missing."""
+    low, high = entry.get(f"{metric}_ci_low"), entry.get(f"{metric}_ci_high")
+    return None if low is None or high is None else (low, high)
+
+
 def metrics_table(reports: Mapping[str, Mapping[str, Mapping]]) -> pd.DataFrame:
     """One row per (dataset, method) of `{dataset: evaluate_dataset(...)}`, for CSV output.
 
-    The interval becomes `spearman_test_ci_low`/`_high` and member lists become
-    `a+b+c`; metrics a method lacks (e.g. the vote's correlations) are empty.
+    Member lists become `a+b+c`; metrics a method lacks (e.g. the vote's correlations) are empty.
     """
     rows = []
     for dataset, report in reports.items():
         for method, metrics in report.items():
             row = {"dataset": dataset, "method": method}
             for key, value in metrics.items():
-                if key == "spearman_test_ci":
-                    row[f"{key}_low"], row[f"{key}_high"] = value if value is not None else (None, None)
-                elif key == "proxies":
-                    row[key] = "+".join(value)
-                else:
-                    row[key] = value
+                row[key] = "+".join(value) if key == "proxies" else value
             rows.append(row)
     return pd.DataFrame(rows)

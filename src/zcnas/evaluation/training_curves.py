@@ -5,7 +5,7 @@ import pandas as pd
 
 from .bootstrap import spearman_interval
 from .ranks import kendall, spearman
-from .report import json_safe
+from .report import ci_metrics, json_safe
 
 
 def epoch_correlations(curves: pd.DataFrame, truth: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:
@@ -23,7 +23,7 @@ def epoch_correlations(curves: pd.DataFrame, truth: pd.DataFrame, resamples: int
         rows.append({
             "config": config, "epoch": int(epoch), "n": len(group),
             "spearman_test": spearman(group["val_acc"], group["test_acc"]),
-            "spearman_test_low": low, "spearman_test_high": high,
+            **ci_metrics("spearman_test", (low, high)),
             "kendall_test": kendall(group["val_acc"], group["test_acc"]),
             "minibatches_per_arch": group["minibatches"].mean(), "images_per_arch": group["images"].mean(),
             "seconds_per_arch": group["seconds"].mean(), "flops_per_arch": group["flops"].mean(),
@@ -39,7 +39,7 @@ def final_epoch_summary(correlations: pd.DataFrame) -> dict:
         seconds = float(last["seconds_per_arch"])
         summary[config] = {
             "spearman_test": last["spearman_test"],
-            "spearman_test_ci": [last["spearman_test_low"], last["spearman_test_high"]],
+            **ci_metrics("spearman_test", (last["spearman_test_ci_low"], last["spearman_test_ci_high"])),
             "kendall_test": last["kendall_test"],
             "n": int(last["n"]),
             "epochs": int(last["epoch"]),

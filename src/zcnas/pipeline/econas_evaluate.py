@@ -35,12 +35,13 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
     for proxy in params.score.proxies:
         entry = zero_cost[proxy]
         summary[f"{ZERO_COST_PREFIX}{proxy}"] = {
-            key: entry.get(key) for key in ("spearman_test", "spearman_test_ci", "kendall_test", "n",
-                                            "seconds_per_arch")} | {"epochs": 0, "minibatches_per_arch": 1}
+            key: entry.get(key) for key in ("spearman_test", "spearman_test_ci_low", "spearman_test_ci_high",
+                                            "kendall_test", "n", "seconds_per_arch")
+        } | {"epochs": 0, "minibatches_per_arch": 1}
     write_json(summary, metrics_path)
     write_table(correlations, table_path)
     series = [CostSeries(f"{config} (by epoch)", list(zip(group["minibatches_per_arch"], group["spearman_test"])),
-                         list(zip(group["spearman_test_low"], group["spearman_test_high"])))
+                         list(zip(group["spearman_test_ci_low"], group["spearman_test_ci_high"])))
               for config, group in correlations.groupby("config", sort=False)]
     plot_rho_vs_cost({p: zero_cost[p] for p in params.score.proxies}, plot_path,
                      costs={p: 1.0 for p in params.score.proxies}, cost_label="training minibatches per architecture",

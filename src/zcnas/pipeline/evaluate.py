@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ..benchmarks import read_ground_truth
-from ..evaluation import evaluate_dataset, join_truth, metrics_table
+from ..evaluation import evaluate_dataset, higher_is_better, join_truth, metrics_table
 from ..evaluation.plots import plot_rho_vs_cost, plot_score_scatter
 from ..files import read_table, write_json, write_table
 from ..tracking import StageRun
@@ -27,7 +27,7 @@ def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, met
         joined = join_truth(scores, dataset_truth)
         for proxy in params.score.proxies:
             plot_score_scatter(joined[proxy], joined["test_acc"], Path(plots_dir) / f"{dataset}-{proxy}.png",
-                               proxy=proxy, dataset=dataset)
+                               proxy=proxy, dataset=dataset, higher_is_better=higher_is_better(proxy))
         plot_rho_vs_cost(report[dataset], Path(plots_dir) / f"{dataset}-rho-vs-cost.png",
                          title=f"{space} {dataset}: Spearman's rho against cost per architecture")
     write_json(report, metrics_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from ..evaluation import ci_bounds
 from ..files import atomic_path
 from ..tracking import code_version
 from .params import Params
@@ -33,7 +34,7 @@ def _ours(entry: dict | None, key: str) -> str:
     if not entry or entry.get(key) is None:
         return "—"
     text = _number(entry[key])
-    interval = entry.get(f"{key}_ci")
+    interval = ci_bounds(entry, key)
     return f"{text} [{_number(interval[0])}, {_number(interval[1])}]" if interval else text
 
 
@@ -161,7 +162,8 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         "## Spearman ρ with test accuracy on NAS-Bench-201: paper vs ours",
         "",
         "Ours: ρ [bootstrap 95% interval]. `vote` is the share of architecture pairs the majority of "
-        f"{', '.join(params.evaluate.vote)} orders correctly, as in the paper. — = not computed "
+        f"{', '.join(params.evaluate.vote)} orders correctly, as in the paper. A proxy whose lower scores "
+        "are better is judged by its negated score, so a good proxy has a positive ρ either way. — = not computed "
         "(add the dataset to `score.datasets` when its images are available).",
         "",
         *paper_table(metrics),
