@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from zcnas.data import Minibatches
 from zcnas.proxies import PAPER_PROXIES, proxy_names
 from zcnas.scoring import ScoringJob, score_architectures, score_one
 from zcnas.spaces.nb201 import NB201
@@ -43,7 +44,7 @@ def one_at_a_time(job_for, cells) -> float:
 def throughput(job: ScoringJob, cells, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        score_architectures(job, cells, Path(tmp) / "scores.parquet", workers=workers, threads_per_worker=1,
+        score_architectures(job, cells, Path(tmp) / "scores.parquet", workers=workers,
                             progress=False)
         return (time.perf_counter() - start) / len(cells)
 
@@ -65,7 +66,7 @@ def main() -> None:
     targets = torch.randint(0, 10, (args.batch_size,), generator=generator)
 
     def job_for(proxies):
-        return ScoringJob(NB201, tuple(proxies), inputs, targets, num_classes=10, seed=42, device="cpu")
+        return ScoringJob(NB201, tuple(proxies), Minibatches.shared(inputs, targets), num_classes=10, seed=42, device="cpu")
 
     results: dict = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads "
                                 f"available, torch {torch.__version__}", "cells": args.cells,

@@ -6,11 +6,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from zcnas import scoring
+from zcnas.data import Minibatches
+from zcnas.errors import ZcnasError
 from zcnas.scoring import ScoringJob, score_architectures
 from zcnas.spaces.nb201 import NB201
 
@@ -20,7 +23,7 @@ PROXIES = ("synflow", "snip", "params")
 def make_job(seed=42, proxies=PROXIES):
     generator = torch.Generator().manual_seed(0)
     inputs, targets = torch.randn(4, 3, 32, 32, generator=generator), torch.randint(0, 10, (4,), generator=generator)
-    return ScoringJob(NB201, proxies, inputs, targets, num_classes=10, seed=seed, device="cpu")
+    return ScoringJob(NB201, proxies, Minibatches.shared(inputs, targets), num_classes=10, seed=seed, device="cpu")
 
 
 def archs(count, seed=0):
@@ -63,11 +66,11 @@ def test_resume_after_a_crash_scores_nothing_twice(tmp_path, monkeypatch):
     scored = []
     real_score_one = scoring.score_one
 
-    def crash_after_three(job, arch):
+    def crash_after_three(job, arch, **options):
         if len(scored) == 3:
             raise KeyboardInterrupt  # as if killed
         scored.append(arch)
-        return real_score_one(job, arch)
+        return real_score_one(job, arch, **options)
 
     monkeypatch.setattr(scoring, "score_one", crash_after_three)
     with pytest.raises(KeyboardInterrupt):
@@ -79,7 +82,8 @@ def test_resume_after_a_crash_scores_nothing_twice(tmp_path, monkeypatch):
         handle.write('{"arch": "|torn')  # killed mid-write
 
     scored.clear()
-    monkeypatch.setattr(scoring, "score_one", lambda job, arch: (scored.append(arch), real_score_one(job, arch))[1])
+    monkeypatch.setattr(scoring, "score_one",
+                        lambda job, arch, **options: (scored.append(arch), real_score_one(job, arch, **options))[1])
     with pytest.warns(RuntimeWarning, match="torn"):
         table = score_architectures(make_job(), cells, out, progress=False)
     assert scored == cells[3:]
@@ -96,6 +100,85 @@ def test_journal_from_other_settings_is_not_mixed_in(tmp_path, monkeypatch):
     with pytest.warns(RuntimeWarning, match="other settings"):
         table = score_architectures(make_job(), cells, out, progress=False)
     assert table["synflow"].notna().all()
+
+
+def test_any_worker_count_gives_bit_identical_tables(tmp_path):
+    # Before threads were fixed per worker, one worker ran two threads and two workers
+    # one each, and snip differed in the 7th digit.
+    cells = archs(5, seed=6)
+    job = make_job(proxies=("snip", "grad_norm", "jacob_cov", "synflow"))
+    one = score_architectures(job, cells, tmp_path / "one.parquet", workers=1, progress=False)
+    two = score_architectures(job, cells, tmp_path / "two.parquet", workers=2, progress=False)
+    columns = ["arch", "snip", "grad_norm", "jacob_cov", "synflow", "batch_parts"]
+    assert (one[columns] == two[columns]).all().all()
+
+
+def test_library_call_leaves_the_callers_thread_count_alone(tmp_path):
+    before = torch.get_num_threads()
+    score_architectures(make_job(), archs(1, seed=7), tmp_path / "s.csv", progress=False)
+    assert torch.get_num_threads() == before
+
+
+def test_journal_settings_name_everything_that_determines_a_row():
+    settings = make_job().settings()
+    assert settings["code"] == scoring.source_digest(*scoring.SCORING_CODE)
+    assert settings["torch"] == torch.__version__ and settings["device_type"] == "cpu"
+    assert settings["threads"] == 1 and settings["batch_parts"] == 1 and settings["minibatch"] == "shared"
+    changed = [ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", threads=2),
+               ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", batch_parts=2),
+               make_job(seed=43)]
+    assert all(job.settings() != settings for job in changed)
+
+
+def test_a_journal_from_other_code_is_set_aside_not_resumed(tmp_path, monkeypatch):
+    cells = archs(3, seed=8)
+    out = tmp_path / "scores.csv"
+    monkeypatch.setattr(scoring, "source_digest", lambda *parts: "old-code")
+    real_score_one = scoring.score_one
+
+    def crash_after_one(job, arch, **options):
+        if crash_after_one.calls == 1:
+            raise KeyboardInterrupt
+        crash_after_one.calls += 1
+        return real_score_one(job, arch, **options)
+
+    crash_after_one.calls = 0
+    monkeypatch.setattr(scoring, "score_one", crash_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        score_architectures(make_job(), cells, out, progress=False)
+    monkeypatch.setattr(scoring, "source_digest", lambda *parts: "new-code")
+    scored = []
+    monkeypatch.setattr(scoring, "score_one",
+                        lambda job, arch, **options: (scored.append(arch), real_score_one(job, arch, **options))[1])
+    with pytest.warns(RuntimeWarning, match="other settings"):
+        table = score_architectures(make_job(), cells, out, progress=False)
+    assert scored == cells  # nothing reused from the old code's journal
+    assert len(table) == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_worker_or_thread_counts_fail_before_any_journal(tmp_path, bad):
+    with pytest.raises(ZcnasError, match="workers must be a positive integer"):
+        score_architectures(make_job(), archs(1), tmp_path / "s.csv", workers=bad, progress=False)
+    with pytest.raises(ZcnasError, match="threads must be a positive integer"):
+        ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", threads=bad)
+    assert not list(tmp_path.iterdir())
+
+
+def test_per_arch_minibatches_are_seeded_by_the_architecture(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(200, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(200) % 10
+    batches = Minibatches.per_arch(images, labels, "cifar10", "random", 8, seed=1)
+    first, second = batches.batch("a"), batches.batch("b")
+    assert torch.equal(batches.batch("a")[0], first[0]) and not torch.equal(first[0], second[0])
+    shared = Minibatches.shared(*first)
+    assert torch.equal(shared.batch("b")[0], first[0]) and shared.digest() != batches.digest()
+    job = ScoringJob(NB201, ("snip",), batches, 10, 42, "cpu")
+    cells = archs(3, seed=9)
+    forward = score_architectures(job, cells, tmp_path / "f.csv", progress=False)
+    backward = score_architectures(job, cells[::-1], tmp_path / "b.csv", workers=2, progress=False)
+    assert forward.set_index("arch")["snip"].sort_index().equals(backward.set_index("arch")["snip"].sort_index())
 
 
 def test_cli_scores_one_arch_as_json(synthetic_data_dir, no_mirror, capsys):

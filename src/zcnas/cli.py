@@ -5,8 +5,10 @@ import json
 import sys
 from pathlib import Path
 
-from .data import DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatch
-from .errors import ZcnasError
+from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
+from .device import resolve_device
+from .errors import ZcnasError, choice_error
+from .files import check_table_path
 from .proxies import proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
 from .spaces import get_space, space_names
@@ -39,11 +41,14 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"comma-separated: {', '.join(proxy_names())}; or 'paper' (the six) or 'all'")
     score.add_argument("--batch-size", type=int, default=64)
     score.add_argument("--dataload", default="random", help=f"minibatch selection: {', '.join(METHODS)}")
+    score.add_argument("--minibatch", default="per_arch", choices=CONVENTIONS,
+                       help="per_arch: a fresh seeded batch per architecture, as the paper's code; shared: one for all")
     score.add_argument("--seed", type=int, default=42)
     score.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     score.add_argument("--out", type=Path, help="output table (.parquet or .csv); required with --archs")
     score.add_argument("--workers", type=int, default=1, help="processes scoring in parallel")
-    score.add_argument("--threads-per-worker", type=int, default=None, help="torch threads per worker")
+    score.add_argument("--threads-per-worker", type=int, default=1,
+                       help="torch threads per worker (part of a score's identity: float sums round per thread split)")
     score.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                        help="where datasets are looked for (then $ZCNAS_MIRROR, then downloaded)")
     score.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -52,33 +57,58 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _score(args: argparse.Namespace) -> int:
+    # Every argument is checked before data is loaded or anything is written, so a
+    # mistake costs neither hours of scoring nor leftover files.
     space = get_space(args.space)
     info = dataset_info(args.dataset)
     if args.archs is not None and args.out is None:
         raise ZcnasError("--archs needs --out TABLE (.parquet or .csv) for the results")
-    archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
+    if args.arch is not None and args.out is not None:
+        raise ZcnasError("--out is for --archs; with --arch the scores are printed as JSON")
+    if args.out is not None:
+        check_table_path(args.out)
+    _check_at_least_one("--workers", args.workers)
+    _check_at_least_one("--threads-per-worker", args.threads_per_worker)
+    if args.dataload not in METHODS:
+        raise choice_error("--dataload", args.dataload, METHODS)
+    resolve_device(args.device)
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
-    inputs, targets = load_minibatch(args.dataset, args.dataload, args.batch_size, args.seed, args.data_dir)
-    job = ScoringJob(space, proxies, inputs, targets, info.num_classes, args.seed, args.device)
+    archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
+    batches = load_minibatches(args.dataset, args.dataload, args.batch_size, args.seed, args.minibatch, args.data_dir)
+    job = ScoringJob(space, proxies, batches, info.num_classes, args.seed, args.device, threads=args.threads_per_worker)
     if args.arch is not None:
         print(json.dumps(score_one(job, archs[0]), indent=2))
         return 0
-    table = score_architectures(job, archs, args.out, args.workers, args.threads_per_worker,
-                                progress=not args.no_progress)
+    table = score_architectures(job, archs, args.out, args.workers, progress=not args.no_progress)
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
     return 0
 
 
+def _check_at_least_one(option: str, value: int) -> None:
+    if value < 1:
+        raise ZcnasError(f"{option} must be a whole number >= 1, got {value}")
+
+
 def _read_archs(space, path: Path) -> list:
-    if not path.exists():
-        raise ZcnasError(f"architecture file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ZcnasError(f"architecture file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ZcnasError(f"architecture file {path} is a directory; expected a text file, "
+                         "one architecture per line") from None
+    except UnicodeDecodeError as exc:
+        raise ZcnasError(f"architecture file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                         f"offset {exc.start}); expected a text file, one architecture per line") from None
+    except OSError as exc:
+        raise ZcnasError(f"cannot read architecture file {path}: {exc.strerror or exc}") from None
     archs = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
             continue
         try:
-            archs.append(space.parse(text))
+            archs.append(space.parse(entry))
         except ZcnasError as exc:
             raise ZcnasError(f"{path}:{number}: {exc}") from None
     if not archs:

@@ -1,14 +1,15 @@
 """Scoring many architectures: seeded per architecture, resumable, optionally in parallel.
 
 Each architecture's weights come from a seed derived from (global seed, architecture
-key), and every architecture is scored on the same minibatch, so a score does not
-depend on the order, the process or the worker that computed it.
+key), its minibatch is the shared one or one seeded by the same identity, and every
+worker runs the same number of torch threads, so a score does not depend on the
+order, the process or the number of workers that computed it.
 """
 
-import hashlib
 import multiprocessing
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Hashable, Iterable
@@ -17,71 +18,105 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .device import resolve_device
+from .data import Minibatches
+from .device import deterministic_kernels, resolve_device, synchronize
 from .errors import ZcnasError
 from .files import write_table
+from .fingerprint import source_digest
 from .journal import Journal
 from .proxies import resolve_proxies, score
+from .proxies.engine import SPLIT_EFFECT
 from .seeding import derive_seed, seeded
 from .spaces import SearchSpace
+
+# The code a score row depends on: a change to any of it makes a journal stale.
+SCORING_CODE = ("proxies", "spaces", "data", "seeding.py", "device.py", "scoring.py")
 
 
 @dataclass(frozen=True)
 class ScoringJob:
-    """Everything that determines the scores, apart from the architectures."""
+    """Everything that determines the scores, apart from the architectures.
+
+    `threads` is torch's intra-op thread count in every worker: a float sum split over
+    a different number of threads rounds differently, so it is part of the result's
+    identity (and fixed whatever the number of workers). `batch_parts` is the number of
+    parts the batch is measured in (see `zcnas.proxies.engine.SPLIT_EFFECT`).
+    """
 
     space: SearchSpace
     proxies: tuple[str, ...]
-    inputs: torch.Tensor
-    targets: torch.Tensor
+    batches: Minibatches
     num_classes: int
     seed: int
     device: str = "auto"
+    threads: int = 1
+    batch_parts: int = 1
+
+    def __post_init__(self):
+        for name in ("threads", "batch_parts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ZcnasError(f"{name} must be a positive integer, got {value!r}")
 
     def settings(self) -> dict:
-        """What a journal must match to be resumed (the batch is identified by its content)."""
+        """What a journal must match to be resumed: everything that determines a row."""
         return {
             "space": self.space.name,
             "proxies": list(self.proxies),
             "num_classes": self.num_classes,
             "seed": self.seed,
-            "batch_sha": _tensor_digest(self.inputs, self.targets),
+            "minibatch": self.batches.convention,
+            "batch_sha": self.batches.digest(),
+            "code": source_digest(*SCORING_CODE),
+            "torch": torch.__version__,
+            "device_type": resolve_device(self.device).type,
+            "threads": self.threads,
+            "batch_parts": self.batch_parts,
         }
 
 
-def _tensor_digest(*tensors: torch.Tensor) -> str:
-    digest = hashlib.sha256()
-    for tensor in tensors:
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def score_one(job: ScoringJob, arch: Hashable) -> dict:
-    """One table row: arch, one column per proxy, `seconds_<proxy>`, build and total seconds."""
+def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> dict:
+    """One table row: arch, one column per proxy, `seconds_<proxy>`, build and total seconds,
+    and `batch_parts`, the parts the batch was measured in."""
+    device = resolve_device(job.device)
+    key = job.space.key(arch)
     start = time.perf_counter()
-    with seeded(derive_seed(job.seed, job.space.key(arch))):
+    with seeded(derive_seed(job.seed, key)):
         net = job.space.build(arch, num_classes=job.num_classes)
-    net = net.to(resolve_device(job.device))
+    net = net.to(device)
+    synchronize(device)
     built = time.perf_counter()
-    scores = score(net, (job.inputs, job.targets), job.proxies)
+    scores = score(net, job.batches.batch(key), job.proxies, parts=job.batch_parts, warn_on_split=warn_on_split)
     row = {"arch": job.space.format(arch), **scores}
     row.update({f"seconds_{name}": seconds for name, seconds in scores.seconds.items()})
     row["seconds_build"] = built - start
     row["seconds_total"] = time.perf_counter() - start
+    row["batch_parts"] = scores.parts
     return row
+
+
+@contextmanager
+def _threads(count: int):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 _worker_job: ScoringJob | None = None
 
 
-def _start_worker(job: ScoringJob, threads: int) -> None:
+def _start_worker(job: ScoringJob) -> None:
     global _worker_job
-    torch.set_num_threads(threads)
+    torch.set_num_threads(job.threads)
+    deterministic_kernels()
     _worker_job = job
 
 
 def _score_in_worker(arch: Hashable) -> dict:
-    return score_one(_worker_job, arch)
+    return score_one(_worker_job, arch, warn_on_split=False)
 
 
 def score_architectures(
@@ -89,7 +124,6 @@ def score_architectures(
     archs: Iterable[Hashable],
     out: Path | str,
     workers: int = 1,
-    threads_per_worker: int | None = None,
     progress: bool = True,
     journal_dir: Path | str | None = None,
 ) -> pd.DataFrame:
@@ -98,9 +132,12 @@ def score_architectures(
     Finished rows go to `<out>.journal.jsonl` (in `journal_dir` if given: DVC deletes a
     stage's outputs before rerunning it) as they complete; a rerun with the same
     job skips them. The table, written atomically at the end, has exactly one row per
-    architecture, in the order given.
+    architecture, in the order given. `workers` processes of `job.threads` torch
+    threads each score in parallel; the table does not depend on their number.
     """
     resolve_proxies(job.proxies)  # fail on a bad name before any work
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
     out = Path(out)
     archs = list(dict.fromkeys(archs))
     names = [job.space.format(arch) for arch in archs]
@@ -110,31 +147,32 @@ def score_architectures(
     try:
         with tqdm(total=len(archs), initial=len(archs) - len(todo), desc=f"scoring {job.space.name}",
                   unit="arch", disable=not progress) as bar:
-            for row in _run(job, todo, workers, threads_per_worker):
+            for row in _run(job, todo, workers):
                 journal.append(row)
                 bar.update()
     finally:
         journal.close()
     rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
     table = pd.DataFrame([rows[name] for name in names])
+    split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
+    if split:
+        warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
+                      f"(column batch_parts): {SPLIT_EFFECT}", RuntimeWarning)
     write_table(table, out)
     journal.remove()
     return table
 
 
-def _run(job: ScoringJob, archs: list, workers: int, threads_per_worker: int | None):
-    if workers < 1:
-        raise ZcnasError(f"workers must be >= 1, got {workers}")
+def _run(job: ScoringJob, archs: list, workers: int):
     if workers == 1 or len(archs) <= 1:
-        if threads_per_worker:
-            torch.set_num_threads(threads_per_worker)
-        for arch in archs:
-            yield score_one(job, arch)
+        deterministic_kernels()
+        with _threads(job.threads):
+            for arch in archs:
+                yield score_one(job, arch, warn_on_split=False)
         return
     if resolve_device(job.device).type == "cuda":
         warnings.warn("several workers on one GPU contend for it; consider workers=1", RuntimeWarning)
-    threads = threads_per_worker or max(1, torch.get_num_threads() // workers)
     # spawn, not fork: forking after torch has started its thread pools can deadlock.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker, initargs=(job, threads)) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
         yield from pool.imap_unordered(_score_in_worker, archs, chunksize=1)

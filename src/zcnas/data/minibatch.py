@@ -1,5 +1,7 @@
 """The minibatch a zero-cost proxy scores an architecture on, and uint8 -> tensor conversion."""
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,9 @@ from .datasets import dataset_info
 from .loading import DEFAULT_DATA_DIR, load_split
 
 METHODS = ("random", "grasp")
+# per_arch: a fresh training batch per architecture, as the paper's code draws one
+# (a shuffled loader's next batch); shared: one batch for every architecture.
+CONVENTIONS = ("per_arch", "shared")
 
 
 def to_tensor(images: np.ndarray, dataset: str) -> torch.Tensor:
@@ -27,12 +32,14 @@ def to_tensor(images: np.ndarray, dataset: str) -> torch.Tensor:
 
 
 def select_minibatch(
-    images: np.ndarray, labels: np.ndarray, dataset: str, method: str, batch_size: int, seed: int
+    images: np.ndarray, labels: np.ndarray, dataset: str, method: str, batch_size: int, seed: int,
+    *identity: object,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded minibatch (X normalised float32 B×3×H×W, y int64 B).
 
     `random`: `batch_size` images without replacement. `grasp` (as in GraSP and the
     paper): `batch_size // num_classes` images of every class, ordered by class.
+    `identity` (e.g. an architecture key) selects one of many independent batches.
     """
     info = dataset_info(dataset)
     if method not in METHODS:
@@ -43,7 +50,7 @@ def select_minibatch(
     if not 1 <= batch_size <= len(labels):
         raise ZcnasError(f"batch_size must be between 1 and the number of images ({len(labels)}), got {batch_size}")
     # Derived so the batch does not share a random stream with anything else seeded by `seed`.
-    rng = np.random.default_rng(derive_seed(seed, "minibatch", dataset, method))
+    rng = np.random.default_rng(derive_seed(seed, "minibatch", dataset, method, *identity))
     if method == "random":
         indices = rng.choice(len(labels), size=batch_size, replace=False)
     else:
@@ -82,3 +89,73 @@ def load_minibatch(
     """`select_minibatch` from the training split of `dataset`; the same seed gives the same batch bit for bit."""
     images, labels = load_split(dataset, "train", data_dir, download)
     return select_minibatch(images, labels, dataset, method, batch_size, seed)
+
+
+@dataclass(frozen=True, eq=False)
+class Minibatches:
+    """The minibatch each architecture is scored on.
+
+    `shared`: one batch for every architecture (`inputs`, `targets`). `per_arch`: a
+    batch drawn from the training split (`images`, `labels`) for each architecture,
+    seeded by (seed, architecture key), so a score still does not depend on the order
+    or the process that computed it. Build with `Minibatches.shared` or `.per_arch`.
+    """
+
+    convention: str
+    inputs: torch.Tensor | None = None
+    targets: torch.Tensor | None = None
+    images: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    dataset: str = ""
+    method: str = "random"
+    batch_size: int = 0
+    seed: int = 0
+
+    @classmethod
+    def shared(cls, inputs: torch.Tensor, targets: torch.Tensor) -> "Minibatches":
+        if len(inputs) != len(targets):
+            raise ZcnasError(f"got {len(inputs)} inputs but {len(targets)} targets")
+        return cls("shared", inputs=inputs, targets=targets)
+
+    @classmethod
+    def per_arch(cls, images: np.ndarray, labels: np.ndarray, dataset: str, method: str, batch_size: int,
+                 seed: int) -> "Minibatches":
+        select_minibatch(images, labels, dataset, method, batch_size, seed)  # bad settings fail here, not mid-run
+        return cls("per_arch", images=images, labels=labels, dataset=dataset, method=method, batch_size=batch_size,
+                   seed=seed)
+
+    def batch(self, arch_key: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.convention == "shared":
+            return self.inputs, self.targets
+        return select_minibatch(self.images, self.labels, self.dataset, self.method, self.batch_size, self.seed,
+                                "arch", arch_key)
+
+    def digest(self) -> str:
+        """Identifies the batches: their content (shared) or the split and the draw (per_arch)."""
+        digest = hashlib.sha256(self.convention.encode())
+        if self.convention == "shared":
+            arrays = [self.inputs.detach().cpu().contiguous().numpy(), self.targets.detach().cpu().numpy()]
+        else:
+            digest.update(repr((self.dataset, self.method, self.batch_size, self.seed)).encode())
+            arrays = [np.ascontiguousarray(self.images), np.ascontiguousarray(self.labels)]
+        for array in arrays:
+            digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
+
+def load_minibatches(
+    dataset: str,
+    method: str,
+    batch_size: int,
+    seed: int,
+    convention: str = "per_arch",
+    data_dir: Path | str = DEFAULT_DATA_DIR,
+    download: bool = True,
+) -> Minibatches:
+    """The minibatches of `dataset`'s training split under `convention` (see `Minibatches`)."""
+    if convention not in CONVENTIONS:
+        raise choice_error("minibatch convention", convention, CONVENTIONS)
+    images, labels = load_split(dataset, "train", data_dir, download)
+    if convention == "shared":
+        return Minibatches.shared(*select_minibatch(images, labels, dataset, method, batch_size, seed))
+    return Minibatches.per_arch(images, labels, dataset, method, batch_size, seed)

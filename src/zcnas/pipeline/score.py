@@ -1,14 +1,16 @@
 """The score stages: the paper's proxies on a sample, the search proxy on the whole space."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from ..benchmarks import read_ground_truth
-from ..data import dataset_info, load_minibatch
+from ..data import dataset_info, load_minibatches
 from ..device import resolve_device
 from ..errors import ZcnasError
 from ..scoring import ScoringJob, score_architectures
+from ..seeding import derive_seed
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
@@ -16,19 +18,32 @@ from .sampling import sample_archs
 from .stage import worker_count
 
 
-def score_table_path(out_dir: Path, space: str, dataset: str) -> Path:
-    return Path(out_dir) / f"{space}-{dataset}.parquet"
+def score_table_path(out_dir: Path, space: str, dataset: str, replicate: int | None = None) -> Path:
+    """The table of one dataset; with `replicate` k, the one scored under weight seed k."""
+    suffix = "" if replicate is None else f"-seed{replicate}"
+    return Path(out_dir) / f"{space}-{dataset}{suffix}.parquet"
+
+
+def weight_seed(global_seed: int, replicate: int) -> int:
+    """The seed of replicate k's weights. Replicate 0 uses the global seed itself, so its
+    networks (and so its scores, on the same minibatch) are the score stage's."""
+    return global_seed if replicate == 0 else derive_seed(global_seed, "weights", replicate)
 
 
 def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, run: StageRun,
                 proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
-                journal_dir: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Score `sample` architectures of each dataset's ground truth with `proxies`.
+                journal_dir: Path | None = None, replicates: int | None = None) -> dict[Path, pd.DataFrame]:
+    """Score `sample` architectures of each dataset's ground truth with `proxies`; the tables, by path.
 
+    `replicates` None: one table per dataset, weights from the global seed. k: k tables
+    per dataset, the same architectures and minibatch under `weight_seed(seed, 0..k-1)`.
     Everything that can fail on bad input (sample size, missing data) is checked for
     every dataset before the first architecture is scored. Journals go to
     `journal_dir`, outside the stage's outputs, so a killed stage resumes.
     """
+    if replicates is not None and (isinstance(replicates, bool) or not isinstance(replicates, int)
+                                   or replicates < 1):
+        raise ZcnasError(f"replicates must be None or an integer >= 1, got {replicates!r}")
     space = get_space(params.score.space)
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
     plans = {}
@@ -40,20 +55,24 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
         archs = sample_archs(known, sample, params.seed, f"{purpose}/{space.name}/{dataset}",
                              f"the {space.name} ground truth for {dataset}")
         plans[dataset] = archs
-    batches = {dataset: load_minibatch(dataset, params.score.dataload, params.score.batch_size, params.seed, data_dir)
+    batches = {dataset: load_minibatches(dataset, params.score.dataload, params.score.batch_size, params.seed,
+                                         params.score.minibatch, data_dir)
                for dataset in datasets}
     device = resolve_device(params.device)
     workers = worker_count(params, device.type)
     tables = {}
     for dataset, archs in plans.items():
-        inputs, targets = batches[dataset]
-        job = ScoringJob(space, tuple(proxies), inputs, targets, dataset_info(dataset).num_classes, params.seed,
+        job = ScoringJob(space, tuple(proxies), batches[dataset], dataset_info(dataset).num_classes, params.seed,
                          params.device)
-        table = score_architectures(job, [space.parse(a) for a in archs], score_table_path(out_dir, space.name, dataset),
-                                    workers=workers, threads_per_worker=1 if workers > 1 else None,
-                                    journal_dir=journal_dir)
-        run.log_metrics({dataset: {"architectures": len(table), **{
-            f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}})
-        tables[dataset] = table
+        for replicate in [None] if replicates is None else range(replicates):
+            # Each replicate's table has its own name, hence its own journal.
+            path = score_table_path(out_dir, space.name, dataset, replicate)
+            table = score_architectures(replace(job, seed=weight_seed(params.seed, replicate or 0)),
+                                        [space.parse(a) for a in archs], path, workers=workers,
+                                        journal_dir=journal_dir)
+            timing = {"architectures": len(table), **{
+                f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}
+            run.log_metrics({dataset: timing if replicate is None else {f"seed{replicate}": timing}})
+            tables[path] = table
     run.set_tags({"zcnas.workers": workers, "zcnas.device_used": device})
     return tables

@@ -10,8 +10,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..device import synchronize
+from ..errors import ZcnasError
 from .measure import PASSES_OF_NEED, measure
 from .registry import Proxy, resolve_proxies
+
+SPLIT_EFFECT = ("BatchNorm normalises each part by its own statistics, so the scores of networks with BatchNorm "
+                "differ from whole-batch scores (synflow, params and flops do not read the batch and are unchanged)")
 
 
 class Scores(dict):
@@ -19,52 +24,62 @@ class Scores(dict):
 
     A proxy's seconds are its own time plus the full time of every shared pass it
     read, i.e. about what it would cost alone; `total_seconds` is the real wall time.
+    `parts` is the number of parts the batch was measured in (1 = whole).
     """
 
-    def __init__(self, values: dict[str, float], seconds: dict[str, float], total_seconds: float):
+    def __init__(self, values: dict[str, float], seconds: dict[str, float], total_seconds: float, parts: int = 1):
         super().__init__(values)
         self.seconds = seconds
         self.total_seconds = total_seconds
+        self.parts = parts
 
 
-def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str | Iterable[str] = "paper") -> Scores:
+def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str | Iterable[str] = "paper",
+          parts: int = 1, warn_on_split: bool = True) -> Scores:
     """Score `net` at its current weights with the named proxies on one minibatch.
 
     The network is left exactly as it was: weights untouched, BatchNorm running
-    statistics restored, training mode restored. On a GPU out-of-memory error the
-    batch is split in twice as many parts and the whole measurement retried.
+    statistics restored, training mode restored. The batch is measured in `parts`
+    parts, and on a GPU out-of-memory error split in twice as many and the whole
+    measurement retried; a split batch changes the scores of BatchNorm networks
+    (see SPLIT_EFFECT), which `warn_on_split` reports.
     """
     selected = resolve_proxies(proxies)
     needs = set().union(*(proxy.needs for proxy in selected))
     device = next(net.parameters()).device
     inputs, targets = (tensor.to(device) for tensor in batch)
+    if not 1 <= parts <= len(targets):
+        raise ZcnasError(f"batch parts must be between 1 and the batch size {len(targets)}, got {parts}")
+    synchronize(device)
     start = time.perf_counter()
     with _state_preserved(net):
         net.train()
-        measurements = _measure_splitting_on_oom(net, inputs, targets, needs)
+        measurements, parts = _measure_splitting_on_oom(net, inputs, targets, needs, parts)
         values, seconds = {}, {}
         for proxy in selected:
             values[proxy.name], own_seconds = _compute(proxy, net, measurements)
             passes = {name for need in proxy.needs for name in PASSES_OF_NEED[need]}
             seconds[proxy.name] = own_seconds + sum(measurements.seconds[name] for name in passes)
-    return Scores(values, seconds, time.perf_counter() - start)
+    if parts > 1 and warn_on_split:
+        warnings.warn(f"the batch was measured in {parts} parts: {SPLIT_EFFECT}", RuntimeWarning)
+    return Scores(values, seconds, time.perf_counter() - start, parts)
 
 
-def _measure_splitting_on_oom(net, inputs, targets, needs):
-    parts = 1
+def _measure_splitting_on_oom(net, inputs, targets, needs, parts: int):
     while True:
         try:
-            return measure(net, inputs, targets, needs, parts)
+            return measure(net, inputs, targets, needs, parts), parts
         except torch.OutOfMemoryError:
             if parts >= len(targets):
                 raise
             parts = min(parts * 2, len(targets))
             if inputs.is_cuda:
                 torch.cuda.empty_cache()
-            warnings.warn(f"out of memory: retrying with the batch split in {parts} parts", RuntimeWarning)
 
 
 def _compute(proxy: Proxy, net, measurements) -> tuple[float, float]:
+    # Proxies compute on the passes' tensors, so on a GPU the queued kernels count too.
+    synchronize(measurements.weights[0].device if measurements.weights else torch.device("cpu"))
     start = time.perf_counter()
     try:
         value = float(proxy.compute(net, measurements))

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..device import synchronize
+
 # Which passes each measurement comes from.
 PASSES_OF_NEED = {
     "gradients": ("main",),
@@ -61,27 +63,30 @@ def measure(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, needs: 
     # With the batch whole, H·g reuses the main pass's graph instead of a second forward.
     fuse_hessian = "hessian" in passes and parts == 1
     if "main" in passes:
-        with _timed(result, "main"):
+        with _timed(result, "main", inputs.device):
             graph_grads = _main_pass(net, result, inputs, targets, needs, parts, keep_graph=fuse_hessian)
     if "hessian" in passes:
-        with _timed(result, "hessian"):
+        with _timed(result, "hessian", inputs.device):
             if fuse_hessian:
                 result.hessian_grads = _hessian_grads(result.weights, result.grads, graph_grads)
             else:
                 _hessian_pass(net, result, inputs, targets, parts)
     if "synflow" in passes:
-        with _timed(result, "synflow"):
+        with _timed(result, "synflow", inputs.device):
             _synflow_pass(net, result, inputs.shape[1:])
     if "flops" in passes:
-        with _timed(result, "flops"):
+        with _timed(result, "flops", inputs.device):
             result.flop_count = count_flops(net, inputs.shape[1:])
     return result
 
 
 @contextmanager
-def _timed(result: Measurements, name: str):
+def _timed(result: Measurements, name: str, device: torch.device):
+    """Time a pass; on a GPU, only once its queued kernels have run."""
+    synchronize(device)
     start = time.perf_counter()
     yield
+    synchronize(device)
     result.seconds[name] = time.perf_counter() - start
 
 
