@@ -1,5 +1,6 @@
 import math
 import random
+import time
 
 import pytest
 import torch
@@ -52,14 +53,26 @@ def test_unknown_proxy_names_the_bad_one_and_the_valid_ones():
     assert "'synflw'" in message and all(name in message for name in PAPER_PROXIES)
 
 
-def test_gradient_proxies_share_one_forward_pass():
+def test_gradient_proxies_share_one_forward_pass(monkeypatch):
     net = nb201_net(3)
     forwards = []
-    net.register_forward_hook(lambda *args: forwards.append(1))
-    scores = zcnas.score(net, batch(), ["grad_norm", "snip", "fisher", "plain", "jacob_cov"])
+    # A fake clock that only the forward pass moves: every proxy must report the
+    # shared pass's 10 s as its cost, and the joint run must take them only once.
+    clock = [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+
+    def forward_taking_ten_seconds(*args):
+        forwards.append(1)
+        clock[0] += 10
+
+    hook = net.register_forward_hook(forward_taking_ten_seconds)
+    proxies = ["grad_norm", "snip", "fisher", "plain", "jacob_cov"]
+    scores = zcnas.score(net, batch(), proxies)
     assert len(forwards) == 1
-    # Each reports the shared pass in its cost.
-    assert min(scores.seconds.values()) > 0
+    assert scores.seconds == {name: 10.0 for name in proxies} and scores.total_seconds == 10.0
+    monkeypatch.undo()
+    hook.remove()
+    net.register_forward_hook(lambda *args: forwards.append(1))
     forwards.clear()
     zcnas.score(net, batch(), ["grad_norm", "grasp"])
     assert len(forwards) == 1  # grasp's Hessian product reuses the same graph
@@ -93,6 +106,73 @@ def test_split_batch_gives_the_same_measurements():
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-9)
 
 
+class BatchNormNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+        self.head = nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+
+def test_a_split_batch_changes_batchnorm_scores_exactly_as_separate_halves():
+    """Measured in two parts, a BatchNorm network's gradients are the share-weighted sum
+    of the gradients of each half scored as its own batch (each half normalised by its
+    own statistics), not the whole batch's; proxies that read no data are unchanged."""
+    torch.manual_seed(0)
+    net = BatchNormNet()
+    inputs, targets = batch(n=8, size=8, classes=5)
+    needs = {"gradients"}
+    split = measure(net, inputs, targets, needs, parts=2)
+    halves = [measure(net, inputs[i:i + 4], targets[i:i + 4], needs) for i in (0, 4)]
+    whole = measure(net, inputs, targets, needs)
+    for got, first, second, full in zip(split.grads, halves[0].grads, halves[1].grads, whole.grads):
+        assert torch.allclose(got, 0.5 * first + 0.5 * second, rtol=1e-5, atol=1e-8)
+    assert not all(torch.allclose(a, b, rtol=1e-3) for a, b in zip(split.grads, whole.grads))
+
+    with pytest.warns(RuntimeWarning, match="BatchNorm"):
+        two = zcnas.score(net, (inputs, targets), ["snip", "synflow", "params"], parts=2)
+    one = zcnas.score(net, (inputs, targets), ["snip", "synflow", "params"])
+    assert two.parts == 2 and one.parts == 1
+    assert two["snip"] != one["snip"]
+    assert two["synflow"] == one["synflow"] and two["params"] == one["params"]
+
+
+def test_scoring_rows_record_the_batch_parts(tmp_path):
+    from zcnas.data import Minibatches
+    from zcnas.scoring import ScoringJob, score_architectures
+
+    cells = [NB201.sample(random.Random(i)) for i in range(2)]
+    job = ScoringJob(NB201, ("snip",), Minibatches.shared(*batch(n=4)), 10, 0, "cpu", batch_parts=2)
+    with pytest.warns(RuntimeWarning, match="2 of 2 architectures were measured with the batch split") as caught:
+        table = score_architectures(job, cells, tmp_path / "s.csv", progress=False)
+    assert table["batch_parts"].tolist() == [2, 2]
+    assert sum("batch split" in str(w.message) or "parts" in str(w.message) for w in caught) == 1  # once per run
+
+
+def test_gpu_timers_wait_for_queued_kernels(monkeypatch):
+    """On CUDA a pass's kernels run asynchronously: its timer must synchronise before it
+    reads the clock, or it measures only the launch. Simulated: synchronising takes 5 s."""
+    from zcnas.proxies import measure as measure_module
+
+    clock, synced = [0.0], []
+    monkeypatch.setattr(measure_module.time, "perf_counter", lambda: clock[0])
+
+    def synchronize(device=None):
+        synced.append(device)
+        clock[0] += 5
+
+    monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
+    result = measure_module.Measurements([], [])
+    with measure_module._timed(result, "main", torch.device("cuda")):
+        pass
+    assert result.seconds["main"] == 5 and len(synced) == 2
+    with measure_module._timed(result, "main", torch.device("cpu")):
+        pass
+    assert result.seconds["main"] == 0 and len(synced) == 2
+
+
 def test_out_of_memory_retries_with_the_batch_split():
     torch.manual_seed(0)
     roomy = BatchFreeNet()
@@ -100,8 +180,9 @@ def test_out_of_memory_retries_with_the_batch_split():
     cramped.load_state_dict(roomy.state_dict())
     data = batch(n=8, size=8, classes=5)
     expected = zcnas.score(roomy, data, "paper")
-    with pytest.warns(RuntimeWarning, match="split in"):
+    with pytest.warns(RuntimeWarning, match="measured in 4 parts"):
         got = zcnas.score(cramped, data, "paper")
+    assert got.parts == 4
     assert dict(got) == pytest.approx(dict(expected), rel=1e-5)
 
 
