@@ -2,26 +2,67 @@
 
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import ZcnasError
+
+TABLE_SUFFIXES = (".parquet", ".csv")
+
 
 @contextmanager
 def atomic_path(path: Path | str):
-    """Yield a temporary path beside `path`; on success it is renamed onto `path`."""
+    """Yield a temporary path beside `path`; on success it is renamed onto `path`.
+
+    The file is created with mode 0o666 and the umask applied, as `open()` would, so
+    the output gets the permissions the user asked for (tempfile.mkstemp forces 0o600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    tmp = _create_beside(path)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _create_beside(path: Path) -> Path:
+    # O_EXCL makes the name ours alone; a collision of 64 random bits only means another try.
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
+def check_table_path(path: Path | str) -> Path:
+    """`path` if a table can be written there, else a ZcnasError saying why.
+
+    For a long job to fail at its start rather than after all the work: the format
+    comes from the suffix, and the nearest existing directory must be writable.
+    """
+    path = Path(path)
+    expected = f"expected a file name ending in {' or '.join(TABLE_SUFFIXES)}"
+    if path.is_dir():
+        raise ZcnasError(f"cannot write a table to {path}: it is a directory; {expected}")
+    if path.suffix not in TABLE_SUFFIXES:
+        found = f"unsupported format {path.suffix!r}" if path.suffix else "no format suffix"
+        raise ZcnasError(f"cannot write a table to {path}: {found}; {expected}")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ZcnasError(f"cannot write a table to {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ZcnasError(f"cannot write a table to {path}: directory {existing} is not writable")
+    return path
 
 
 def write_table(frame: pd.DataFrame, path: Path | str) -> None:
