@@ -21,11 +21,19 @@ from zcnas.data import (
     select_minibatch,
     to_tensor,
 )
-from zcnas.data import loading
+from zcnas.data import cache, loading
 from zcnas.errors import ZcnasError
 from zcnas.resources import MIRROR_ENV
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path, monkeypatch) -> Path:
+    """Decoded-image caches go to a directory of the test's own, not the user's ~/.cache."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "user-cache"))
+    monkeypatch.setattr(cache, "_announced", set())
+    return tmp_path / "user-cache"
 
 
 # ---------------------------------------------------------------- helpers
@@ -322,10 +330,10 @@ def test_wrong_dataset_in_place_is_caught(tmp_path, no_mirror):
         load_split("cifar10", "train", tmp_path, download=False)
 
 
-def test_decoded_archive_is_cached_and_refreshed(tmp_path, no_mirror, monkeypatch):
+def test_decoded_archive_is_cached_and_refreshed(tmp_path, no_mirror, monkeypatch, user_cache):
     archive = image_folder_archive(tmp_path / "cifar10-jpeg.tar.gz", CIFAR10_CLASSES, shade=1)
     first = load_split("cifar10", "train", tmp_path, download=False)
-    assert len(list((tmp_path / "cache").glob("cifar10-jpeg.tar.gz-*.npz"))) == 1
+    assert len(list(user_cache.glob("cifar10-jpeg.tar.gz-*.npz"))) == 1
     real_reader = loading.read_image_folder
 
     def must_not_decode(path):
@@ -339,7 +347,7 @@ def test_decoded_archive_is_cached_and_refreshed(tmp_path, no_mirror, monkeypatc
 
     # An unreadable cache file is decoded afresh and rewritten.
     monkeypatch.setattr(loading, "read_image_folder", real_reader)
-    cache_file = next((tmp_path / "cache").glob("*.npz"))
+    cache_file = next(user_cache.glob("*.npz"))
     cache_file.write_bytes(b"")
     np.testing.assert_array_equal(load_split("cifar10", "train", tmp_path, download=False)[0], first[0])
     assert cache_file.stat().st_size > 0
@@ -349,6 +357,34 @@ def test_decoded_archive_is_cached_and_refreshed(tmp_path, no_mirror, monkeypatc
     os.utime(archive, ns=(archive.stat().st_atime_ns, archive.stat().st_mtime_ns + 10**9))
     images, labels = load_split("cifar10", "train", tmp_path, download=False)
     assert len(labels) == 20 and tuple(images[0, 0, 0]) == (0, 0, 9)
+
+
+def test_cache_goes_to_the_user_cache_and_says_so_once(tmp_path, no_mirror, monkeypatch, capsys, user_cache):
+    data_dir, work_dir = tmp_path / "data", tmp_path / "work"
+    image_folder_archive(data_dir / "cifar10-jpeg.tar.gz", CIFAR10_CLASSES)
+    work_dir.mkdir()
+    monkeypatch.chdir(work_dir)
+    load_split("cifar10", "train", data_dir, download=False)
+    written = next(user_cache.glob("cifar10-jpeg.tar.gz-*.npz"))
+    assert f"cached decoded images in {written}" in capsys.readouterr().err
+    assert list(work_dir.iterdir()) == [] and sorted(p.name for p in data_dir.iterdir()) == ["cifar10-jpeg.tar.gz"]
+
+    image_folder_archive(data_dir / "cifar10" / "cifar10-jpeg.tar.gz", CIFAR10_CLASSES, shade=5)
+    load_split("cifar10", "train", data_dir / "cifar10", download=False)  # a second cache file, same place
+    assert len(list(user_cache.glob("*.npz"))) == 2 and capsys.readouterr().err == ""
+
+
+def test_cache_location_follows_zcnas_cache_dir_then_xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, "~/elsewhere")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.user_cache_dir() == tmp_path / "home" / "elsewhere"
+    monkeypatch.delenv(cache.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.user_cache_dir() == tmp_path / "xdg" / "zcnas"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid per the XDG spec: ignored
+    assert cache.user_cache_dir() == tmp_path / "home" / ".cache" / "zcnas"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache.user_cache_dir() == tmp_path / "home" / ".cache" / "zcnas"
 
 
 def test_load_minibatch_is_bit_identical_for_a_seed(tmp_path, mirror):
@@ -366,7 +402,7 @@ def test_load_minibatch_is_bit_identical_for_a_seed(tmp_path, mirror):
 def test_real_cifar10_jpeg_splits(tmp_path, monkeypatch, shared_file):
     archive = shared_file("cifar10/cifar10-jpeg.tar.gz")
     monkeypatch.setenv(MIRROR_ENV, str(archive.parents[1]))
-    # One decode (~10-20 s on 2 cores) fills the cache in tmp_path; the test split then comes from it.
+    # One decode (~10-20 s on 2 cores) fills the test's own cache; the test split then comes from it.
     images, labels = load_split("cifar10", "train", tmp_path, download=False)
     assert images.shape == (50000, 32, 32, 3) and images.dtype == np.uint8
     assert np.bincount(labels).tolist() == [5000] * 10

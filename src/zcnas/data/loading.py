@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ZcnasError, choice_error
 from ..resources import MIRROR_ENV, Resource, locate
-from .cache import cached_split
+from .cache import cached_split, user_cache_dir
 from .datasets import DatasetInfo, dataset_info
 from .readers import SPLITS, Split, pick_split, read_cifar_python, read_image_folder, read_imagenet16
 
@@ -112,7 +112,8 @@ def load_split(
 ) -> Split:
     """The whole `split` ("train" or "test") of `dataset` as (uint8 N×H×W×3 images, int64 labels).
 
-    Decoded image-folder archives are cached under `data_dir/cache/`.
+    Decoded image-folder archives are cached in `user_cache_dir()` ($ZCNAS_CACHE_DIR,
+    else $XDG_CACHE_HOME/zcnas, else ~/.cache/zcnas), never under the working directory.
     """
     info = dataset_info(dataset)
     if split not in SPLITS:
@@ -120,7 +121,7 @@ def load_split(
     data_dir = Path(data_dir)
     source, path = find_source(dataset, data_dir, download)
     try:
-        images, labels = _read(source, path, info, split, data_dir)
+        images, labels = _read(source, path, info, split)
     except _READ_ERRORS as exc:
         fix = "delete it to download it again" if source.resource.url else "replace it with a good copy"
         raise ZcnasError(f"cannot read {path} ({type(exc).__name__}: {exc}); it may be corrupt or truncated: {fix}") from exc
@@ -128,7 +129,7 @@ def load_split(
     return images, labels
 
 
-def _read(source: Source, path: Path, info: DatasetInfo, split: str, data_dir: Path) -> Split:
+def _read(source: Source, path: Path, info: DatasetInfo, split: str) -> Split:
     if source.format == "cifar-python":
         return read_cifar_python(path, info.name, split)
     if source.format == "imagenet16":
@@ -136,7 +137,7 @@ def _read(source: Source, path: Path, info: DatasetInfo, split: str, data_dir: P
     if path.is_dir():
         # An extracted tree is not cached: its name, size and mtime do not track its contents.
         return pick_split(path, read_image_folder(path), split)
-    return cached_split(path, split, data_dir / "cache", lambda: read_image_folder(path))
+    return cached_split(path, split, user_cache_dir(), lambda: read_image_folder(path))
 
 
 def _check(path: Path, info: DatasetInfo, split: str, images: np.ndarray, labels: np.ndarray) -> None:
