@@ -1,17 +1,38 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from zcnas.errors import ZcnasError
-from zcnas.pipeline.params import load_params, parse_params
+from zcnas.pipeline.params import Params, load_params, parse_params
 from zcnas.pipeline.sampling import sample_archs
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_repository_params_are_valid():
-    params = load_params(REPO / "params.yaml")
-    assert params.score.sample == 1000 and params.score_space.sample == "all"
+def flat_keys(data: dict, prefix: str = "", stop: tuple = ()) -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in stop:
+            keys |= flat_keys(value, f"{name}.", stop)
+        else:
+            keys.add(name)
+    return keys
+
+
+def test_the_repository_params_are_valid_and_spell_out_every_key():
+    # DVC tracks only the keys params.yaml holds: a key left to its code default
+    # would change results without `dvc status` noticing.
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    load_params(REPO / "params.yaml")
+    free_form = ("econas.configs", "search.budget", "search.runs", "search.targets", "search.settings")
+    assert flat_keys(raw, stop=free_form) == flat_keys(Params().model_dump(), stop=free_form)
+
+
+def test_unknown_top_level_section_is_refused():
+    with pytest.raises(ZcnasError, match="scoer: unknown key"):
+        parse_params({"scoer": {"sample": 10}})
 
 
 @pytest.mark.parametrize(
