@@ -1,7 +1,13 @@
-import pytest
-
+import re
 import subprocess
 
+import pandas as pd
+import pytest
+
+from zcnas import tracking
+from zcnas.errors import ZcnasError
+from zcnas.evaluation import evaluate_dataset
+from zcnas.pipeline.stage import run_stage
 from zcnas.tracking import code_version, flatten, stage_run
 
 mlflow = pytest.importorskip("mlflow")
@@ -73,12 +79,76 @@ def test_stages_of_one_pipeline_share_a_parent_and_ablations_get_another(store, 
     assert [a.path for a in store.list_artifacts(score.info.run_id)] == ["table.csv"]
 
 
-def test_a_failing_stage_is_marked_failed(store):
+def error_text(client, run_id):
+    with open(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="error.txt",
+                                                  tracking_uri=client.tracking_uri)) as file:
+        return file.read()
+
+
+def parent_of(client, run):
+    return client.get_run(run.data.tags["mlflow.parentRunId"])
+
+
+def test_a_failing_stage_and_its_pipeline_run_are_marked_failed_with_the_error(store):
     with pytest.raises(RuntimeError):
         with stage_run("score", {"seed": 1}, {"seed": 1}):
             raise RuntimeError("boom")
     (run,) = [r for r in runs(store) if r.info.run_name == "score"]
-    assert run.info.status == "FAILED"
+    assert run.info.status == "FAILED" and run.data.tags["zcnas.error"] == "RuntimeError: boom"
+    assert 'raise RuntimeError("boom")' in error_text(store, run.info.run_id)  # the traceback
+    parent = parent_of(store, run)
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["zcnas.error"] == "score: RuntimeError: boom"
+    assert f"stage score (run {run.info.run_id}): RuntimeError: boom" in error_text(store, parent.info.run_id)
+
+
+def test_the_pipeline_run_is_finished_again_once_every_failed_stage_has_succeeded(store):
+    params = {"seed": 1}
+
+    def attempt(stage, error=None):
+        with stage_run(stage, params, params):
+            if error:
+                raise error
+
+    for error in (RuntimeError("first"), ZcnasError("second")):
+        with pytest.raises(type(error)):
+            attempt("score", error)
+    with pytest.raises(ValueError):
+        attempt("evaluate", ValueError("bad"))
+    (parent,) = [r for r in runs(store) if r.data.tags.get("zcnas.role") == "pipeline"]  # retries share it
+    assert parent.data.tags["zcnas.error"] == "evaluate: ValueError: bad\nscore: ZcnasError: second"
+    attempt("score")
+    parent = store.get_run(parent.info.run_id)
+    assert parent.info.status == "FAILED" and parent.data.tags["zcnas.error"] == "evaluate: ValueError: bad"
+    assert "zcnas.error.score" not in parent.data.tags
+    attempt("evaluate")
+    parent = store.get_run(parent.info.run_id)
+    assert parent.info.status == "FINISHED"
+    assert not [tag for tag in parent.data.tags if tag.startswith("zcnas.error")]
+    history = error_text(store, parent.info.run_id).splitlines()  # the failed attempts stay on record
+    assert [line.split(": ", 1)[1] for line in history] == ["RuntimeError: first", "ZcnasError: second",
+                                                              "ValueError: bad"]
+
+
+def test_the_pipeline_run_is_running_while_a_stage_runs(store):
+    with stage_run("score", {"seed": 1}, {"seed": 1}):
+        (parent,) = [r for r in runs(store) if r.data.tags.get("zcnas.role") == "pipeline"]
+        assert parent.info.status == "RUNNING"
+    assert store.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
+def test_pipeline_runs_are_named_by_commit_params_and_time(store, monkeypatch):
+    monkeypatch.setattr(tracking, "code_version",
+                        lambda: {"git_commit": "0123456789abcdef", "git_dirty": "true", "git_diff_sha": "5e"})
+    for seed in (1, 1, 2):
+        with stage_run("score", {"seed": seed}, {"seed": seed}):
+            pass
+    parents = [r for r in runs(store) if r.data.tags.get("zcnas.role") == "pipeline"]
+    names = sorted(parent.info.run_name for parent in parents)
+    pattern = r"pipeline 0123456\+dirty params ([0-9a-f]{8}) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    digests = [re.fullmatch(pattern, name).group(1) for name in names]
+    assert len(parents) == 2 and len(set(digests)) == 2  # one per params.yaml, told apart by the digest
+    assert {parent.data.tags["zcnas.params_digest"] for parent in parents} == set(digests)
 
 
 def test_tracking_off_logs_nothing(monkeypatch, tmp_path):
@@ -97,3 +167,48 @@ def test_child_runs_nest_under_the_stage(store):
     nested = children["search/rs"]
     assert nested.data.tags["mlflow.parentRunId"] == children["search"].info.run_id
     assert nested.data.params["runs"] == "100" and nested.data.metrics["cifar100.best"] == 72.0
+
+
+def test_a_failing_child_run_carries_its_error(store):
+    with pytest.raises(KeyError):
+        with stage_run("search", {"seed": 1}, {"seed": 1}) as run:
+            with run.child("search/ae"):
+                raise KeyError("cifar100")
+    by_name = {r.info.run_name: r for r in runs(store)}
+    child = by_name["search/ae"]
+    assert child.info.status == "FAILED" and child.data.tags["zcnas.error"] == "KeyError: 'cifar100'"
+    assert "KeyError: 'cifar100'" in error_text(store, child.info.run_id)
+    assert by_name["search"].data.tags["zcnas.error"] == "KeyError: 'cifar100'"
+
+
+def test_run_stage_logs_scalar_params_under_their_own_name_and_a_bad_input_as_the_error(store, tmp_path):
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text("seed: 7\nevaluate:\n  bootstrap: 10\n")
+    run_stage("evaluate", ["evaluate"], lambda params, run: None, params_path)
+    (run,) = [r for r in runs(store) if r.info.run_name == "evaluate"]
+    assert run.data.params["seed"] == "7" and run.data.params["device"] == "auto"
+    assert run.data.params["evaluate.bootstrap"] == "10"
+    assert not [name for name in run.data.params if name.startswith(("seed.", "device."))]
+
+    def missing_input(params, run):
+        raise ZcnasError("ground truth data/benchmarks/nb201.parquet not found")
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage("score", ["score"], missing_input, params_path)
+    assert exit_info.value.code == 2
+    (failed,) = [r for r in runs(store) if r.info.run_name == "score"]
+    assert failed.info.status == "FAILED"
+    assert failed.data.tags["zcnas.error"] == "ZcnasError: ground truth data/benchmarks/nb201.parquet not found"
+
+
+def test_confidence_intervals_reach_mlflow_as_scalar_metrics(store):
+    archs = [f"arch{i}" for i in range(20)]
+    scores = pd.DataFrame({"arch": archs, "p": range(20)})
+    truth = pd.DataFrame({"arch": archs, "test_acc": [(i * 7) % 20 for i in range(20)]})
+    report = evaluate_dataset(scores, truth, vote=None, ensemble=None, resamples=30)
+    with stage_run("evaluate", {"seed": 1}, {"seed": 1}) as run:
+        run.log_metrics({"cifar10": report}, on_parent=True)
+    (logged,) = [r for r in runs(store) if r.info.run_name == "evaluate"]
+    for key in ("spearman_test_ci_low", "spearman_test_ci_high"):
+        assert logged.data.metrics[f"cifar10.p.{key}"] == pytest.approx(report["p"][key])
+        assert parent_of(store, logged).data.metrics[f"cifar10.p.{key}"] == pytest.approx(report["p"][key])

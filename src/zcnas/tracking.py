@@ -3,9 +3,19 @@
 Each DVC stage logs one child run under a parent run that stands for one pipeline
 run (`dvc repro` / `dvc exp run`): same code (by content) and same params.yaml ->
 same parent, so an ablation shows up as a new parent with its stages
-nested under it. The store defaults to SQLite under `mlruns/` with artifacts beside
-it; `MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set
-`ZCNAS_TRACKING=off` to log nothing.
+nested under it. The parent is named `pipeline <git short sha>[+dirty] params
+<digest of params.yaml> <UTC time of its first stage>`. The store defaults to SQLite
+under `mlruns/` with artifacts beside it; `MLFLOW_TRACKING_URI` points elsewhere
+(e.g. a shared server). Set `ZCNAS_TRACKING=off` to log nothing.
+
+Failures: a run that raises ends FAILED with tag `zcnas.error` (`Type: message`)
+and artifact `error.txt` (the traceback). Its pipeline run then ends FAILED too,
+with tag `zcnas.error.<stage>` per failing stage, `zcnas.error` listing them, and a
+line per failed attempt appended to its `error.txt`. A pipeline run's status and
+`zcnas.error*` tags are its current state: RUNNING while a stage runs, FAILED
+while the latest attempt of some stage failed, FINISHED again once a later attempt
+(same code, same params, so the same parent) of every failed stage succeeds; its
+`error.txt` is the history of failed attempts and stays.
 """
 
 import hashlib
@@ -13,15 +23,25 @@ import os
 import re
 import platform
 import subprocess
+import tempfile
 import time
+import traceback
 import warnings
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 EXPERIMENT = "zcnas"
 STORE_DIR = Path("mlruns")
+ERROR_TAG = "zcnas.error"
+ERROR_FILE = "error.txt"
+# A failing stage's tag on its pipeline run: zcnas.error.<stage>.
+STAGE_ERROR_PREFIX = f"{ERROR_TAG}."
+# Tags hold the message only, cut to this length (MLflow caps tags at 8000
+# characters and zcnas.error joins several); error.txt keeps the full text.
+_TAG_TEXT = 1000
 
 
 def tracking_enabled() -> bool:
@@ -127,12 +147,14 @@ class StageRun:
         run = self._client.create_run(parent.info.experiment_id, run_name=name,
                                       tags={**tags, "mlflow.parentRunId": self.run_id})
         _log_params(self._client, run.info.run_id, params or {})
-        status = "FAILED"
+        error = None
         try:
             yield StageRun(self._client, run.info.run_id, self.parent_id)
-            status = "FINISHED"
+        except BaseException as exc:
+            error = _log_error(self._client, run.info.run_id, exc)
+            raise
         finally:
-            self._client.set_terminated(run.info.run_id, status)
+            self._client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
 
     def set_tags(self, tags: dict) -> None:
         if self._client:
@@ -170,19 +192,64 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         "zcnas.machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
     }
     parent_id = _parent_run(client, experiment_id, pipeline_key, all_params, tags)
+    client.update_run(parent_id, status="RUNNING")
     run = client.create_run(
         experiment_id, run_name=stage,
         tags={**tags, "zcnas.dvc_stage": stage, "mlflow.parentRunId": parent_id},
     )
     _log_params(client, run.info.run_id, stage_params)
     started = time.perf_counter()
-    status = "FAILED"
+    error = None
     try:
         yield StageRun(client, run.info.run_id, parent_id)
-        status = "FINISHED"
+    except BaseException as exc:
+        error = _log_error(client, run.info.run_id, exc)
+        raise
     finally:
         client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
-        client.set_terminated(run.info.run_id, status)
+        client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
+        _end_stage_on_parent(client, parent_id, stage, run.info.run_id, error)
+
+
+def _log_error(client, run_id: str, exc: BaseException) -> str:
+    """Tag the run with the error and store its traceback as error.txt; returns `Type: message`."""
+    message = f"{type(exc).__name__}: {exc}"
+    client.set_tag(run_id, ERROR_TAG, message[:_TAG_TEXT])
+    client.log_text(run_id, "".join(traceback.format_exception(exc)), ERROR_FILE)
+    return message
+
+
+def _end_stage_on_parent(client, parent_id: str, stage: str, run_id: str, error: str | None) -> None:
+    """Record this attempt of `stage` on the pipeline run and set its status (see the module docstring)."""
+    stage_tag = STAGE_ERROR_PREFIX + mlflow_key(stage)
+    tags = client.get_run(parent_id).data.tags
+    if error is not None:
+        tags[stage_tag] = error[:_TAG_TEXT]
+        client.set_tag(parent_id, stage_tag, tags[stage_tag])
+        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        _append_text(client, parent_id, ERROR_FILE, f"{when} stage {stage} (run {run_id}): {error}\n")
+    elif stage_tag in tags:
+        del tags[stage_tag]
+        client.delete_tag(parent_id, stage_tag)
+    failing = {key.removeprefix(STAGE_ERROR_PREFIX): value for key, value in sorted(tags.items())
+               if key.startswith(STAGE_ERROR_PREFIX)}
+    if failing:
+        client.set_tag(parent_id, ERROR_TAG, "\n".join(f"{name}: {text}" for name, text in failing.items()))
+    elif ERROR_TAG in tags:
+        client.delete_tag(parent_id, ERROR_TAG)
+    client.set_terminated(parent_id, "FAILED" if failing else "FINISHED")
+
+
+def _append_text(client, run_id: str, name: str, text: str) -> None:
+    """Append `text` to the run's text artifact `name`, creating it if absent."""
+    previous = ""
+    if any(entry.path == name for entry in client.list_artifacts(run_id)):
+        from mlflow.artifacts import download_artifacts
+
+        with tempfile.TemporaryDirectory() as folder:
+            previous = Path(download_artifacts(run_id=run_id, artifact_path=name, dst_path=folder,
+                                               tracking_uri=tracking_uri())).read_text()
+    client.log_text(run_id, previous + text, name)
 
 
 def _log_params(client, run_id: str, params: dict) -> None:
@@ -209,8 +276,10 @@ def _parent_run(client, experiment_id: str, pipeline_key: str, all_params: dict,
                                                 f"and tags.`zcnas.role` = 'pipeline'", max_results=1)
     if found:
         return found[0].info.run_id
-    run = client.create_run(experiment_id, run_name=f"pipeline {pipeline_key[:8]}",
-                            tags={**tags, "zcnas.role": "pipeline"})
+    params_digest = hashlib.sha256(repr(sorted(flatten(all_params).items())).encode()).hexdigest()[:8]
+    commit = tags["zcnas.git_commit"][:7] + ("+dirty" if tags["zcnas.git_dirty"] == "true" else "")
+    name = f"pipeline {commit} params {params_digest} {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    run = client.create_run(experiment_id, run_name=name,
+                            tags={**tags, "zcnas.role": "pipeline", "zcnas.params_digest": params_digest})
     _log_params(client, run.info.run_id, all_params)
-    client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id

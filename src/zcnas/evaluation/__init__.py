@@ -4,7 +4,7 @@ Plots live in `zcnas.evaluation.plots`, imported separately so that the metrics
 work without matplotlib.
 """
 
-from .bootstrap import spearman_interval
+from .bootstrap import ci_bounds, ci_metrics, spearman_interval
 from .pairs import pairwise_accuracy
 from .ranks import kendall, rank_average, spearman, top_overlap
 from .report import (
@@ -12,8 +12,6 @@ from .report import (
     DEFAULT_VOTE,
     ENSEMBLE,
     VOTE,
-    ci_bounds,
-    ci_metrics,
     evaluate_dataset,
     higher_is_better,
     join_truth,

@@ -1,4 +1,6 @@
-"""Bootstrap percentile interval for Spearman's rho."""
+"""Bootstrap percentile interval for Spearman's rho, and how metrics files carry intervals."""
+
+from typing import Mapping
 
 import numpy as np
 
@@ -8,6 +10,19 @@ from .ranks import resampled_spearman
 
 # Resampled elements per block: bounds memory when n is the whole NB201 space.
 _BLOCK_ELEMENTS = 2_000_000
+
+
+def ci_metrics(metric: str, interval: tuple[float | None, float | None]) -> dict:
+    """An interval as two scalar metrics, `<metric>_ci_low` and `<metric>_ci_high`: MLflow and
+    `dvc metrics show` display numbers only, never a list."""
+    low, high = interval
+    return {f"{metric}_ci_low": low, f"{metric}_ci_high": high}
+
+
+def ci_bounds(entry: Mapping, metric: str) -> tuple[float, float] | None:
+    """The (low, high) interval of `metric` in a metrics entry, or None when a bound is missing."""
+    low, high = entry.get(f"{metric}_ci_low"), entry.get(f"{metric}_ci_high")
+    return None if low is None or high is None else (low, high)
 
 
 def spearman_interval(

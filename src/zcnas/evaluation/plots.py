@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 
 from ..errors import ZcnasError
 from ..files import atomic_path
+from .bootstrap import ci_bounds
 from .ranks import spearman
-from .report import ci_bounds
 
 # Scores spanning more decades than this get a logarithmic axis.
 _DECADES_FOR_LOG = 3

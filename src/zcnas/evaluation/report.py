@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import ZcnasError
 from ..proxies import PROXIES
-from .bootstrap import spearman_interval
+from .bootstrap import ci_metrics, spearman_interval
 from .pairs import pairwise_accuracy
 from .ranks import kendall, rank_average, spearman, top_overlap
 
@@ -195,19 +195,6 @@ def json_safe(value):
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
     return value
-
-
-def ci_metrics(metric: str, interval: tuple[float | None, float | None]) -> dict:
-    """An interval as two scalar metrics, `<metric>_ci_low` and `<metric>_ci_high`: MLflow and
-    `dvc metrics show` display numbers only, never a list."""
-    low, high = interval
-    return {f"{metric}_ci_low": low, f"{metric}_ci_high": high}
-
-
-def ci_bounds(entry: Mapping, metric: str) -> tuple[float, float] | None:
-    """The (low, high) interval of `metric` in a metrics entry, or None when a bound is missing."""
-    low, high = entry.get(f"{metric}_ci_low"), entry.get(f"{metric}_ci_high")
-    return None if low is None or high is None else (low, high)
 
 
 def metrics_table(reports: Mapping[str, Mapping[str, Mapping]]) -> pd.DataFrame:

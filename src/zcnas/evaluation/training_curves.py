@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from .bootstrap import spearman_interval
+from .bootstrap import ci_metrics, spearman_interval
 from .ranks import kendall, spearman
-from .report import ci_metrics, json_safe
+from .report import json_safe
 
 
 def epoch_correlations(curves: pd.DataFrame, truth: pd.DataFrame, resamples: int, seed: int) -> pd.DataFrame:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import torch
 
-from ..evaluation import ci_bounds
 from ..files import atomic_path
 from ..tracking import code_version
 from .params import Params
@@ -34,8 +33,10 @@ def _ours(entry: dict | None, key: str) -> str:
     if not entry or entry.get(key) is None:
         return "—"
     text = _number(entry[key])
-    interval = ci_bounds(entry, key)
-    return f"{text} [{_number(interval[0])}, {_number(interval[1])}]" if interval else text
+    # The metrics files' interval keys (evaluation.bootstrap.ci_metrics), read without importing
+    # the evaluation code, so that the report stage does not depend on it.
+    low, high = entry.get(f"{key}_ci_low"), entry.get(f"{key}_ci_high")
+    return text if low is None or high is None else f"{text} [{_number(low)}, {_number(high)}]"
 
 
 def paper_table(metrics: dict) -> list[str]:

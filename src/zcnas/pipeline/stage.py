@@ -19,8 +19,11 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
     """
     try:
         params = load_params(params_path)
-        stage_params = {section: params.section(section) for section in ["seed", "device", *sections]}
-        with stage_run(name, params.model_dump(), stage_params, device=params.device) as run:
+        # From the full dump rather than params.section(), which wraps a scalar as {name: value}:
+        # MLflow would show `seed` as `seed.seed`.
+        everything = params.model_dump()
+        stage_params = {section: everything[section] for section in ["seed", "device", *sections]}
+        with stage_run(name, everything, stage_params, device=params.device) as run:
             body(params, run)
     except ZcnasError as exc:
         print(f"zcnas {name}: error: {exc}", file=sys.stderr)
