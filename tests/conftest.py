@@ -6,6 +6,18 @@ import pytest
 from zcnas.resources import MIRROR_ENV
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_directory(tmp_path_factory):
+    """Decoded-image caches go to a per-session folder, not the user's ~/.cache."""
+    previous = os.environ.get("ZCNAS_CACHE_DIR")
+    os.environ["ZCNAS_CACHE_DIR"] = str(tmp_path_factory.mktemp("zcnas-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("ZCNAS_CACHE_DIR")
+    else:
+        os.environ["ZCNAS_CACHE_DIR"] = previous
+
+
 def shared_data_dir() -> Path:
     """The real-data mirror: $ZCNAS_MIRROR, else ../shared/data beside the repository."""
     return Path(os.environ.get(MIRROR_ENV) or Path(__file__).resolve().parents[1].parent / "shared" / "data")

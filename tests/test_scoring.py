@@ -102,6 +102,16 @@ def test_journal_from_other_settings_is_not_mixed_in(tmp_path, monkeypatch):
     assert table["synflow"].notna().all()
 
 
+def test_timings_can_go_to_their_own_table_so_scores_rerun_bit_identical(tmp_path):
+    cells = archs(2, seed=10)
+    first = score_architectures(make_job(), cells, tmp_path / "a.csv", progress=False, timings_out=tmp_path / "ta.csv")
+    score_architectures(make_job(), cells, tmp_path / "b.csv", progress=False, timings_out=tmp_path / "tb.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    timings = pd.read_csv(tmp_path / "ta.csv")
+    assert list(timings.columns) == ["arch", *[c for c in first.columns if c.startswith("seconds_")]]
+    assert not any(c.startswith("seconds_") for c in pd.read_csv(tmp_path / "a.csv").columns)
+
+
 def test_any_worker_count_gives_bit_identical_tables(tmp_path):
     # Before threads were fixed per worker, one worker ran two threads and two workers
     # one each, and snip differed in the 7th digit.

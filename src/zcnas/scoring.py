@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .data import Minibatches
 from .device import deterministic_kernels, resolve_device, synchronize
 from .errors import ZcnasError
-from .files import write_table
+from .files import check_table_path, write_table
 from .fingerprint import source_digest
 from .journal import Journal
 from .proxies import resolve_proxies, score
@@ -126,6 +126,7 @@ def score_architectures(
     workers: int = 1,
     progress: bool = True,
     journal_dir: Path | str | None = None,
+    timings_out: Path | str | None = None,
 ) -> pd.DataFrame:
     """Score `archs` into the table `out` (Parquet or CSV), resuming a killed run.
 
@@ -134,32 +135,41 @@ def score_architectures(
     job skips them. The table, written atomically at the end, has exactly one row per
     architecture, in the order given. `workers` processes of `job.threads` torch
     threads each score in parallel; the table does not depend on their number.
+
+    Seconds are measurements of the machine, not results: with `timings_out` the
+    `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
+    is the same bit for bit on every rerun. The returned table has them all.
     """
     resolve_proxies(job.proxies)  # fail on a bad name before any work
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
-    out = Path(out)
+    out = check_table_path(out)
+    if timings_out is not None:
+        timings_out = check_table_path(timings_out)
     archs = list(dict.fromkeys(archs))
     names = [job.space.format(arch) for arch in archs]
     journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings())
-    done = {row["arch"] for row in journal.rows}
-    todo = [arch for arch, name in zip(archs, names) if name not in done]
     try:
+        done = {row["arch"] for row in journal.rows}
+        todo = [arch for arch, name in zip(archs, names) if name not in done]
         with tqdm(total=len(archs), initial=len(archs) - len(todo), desc=f"scoring {job.space.name}",
                   unit="arch", disable=not progress) as bar:
             for row in _run(job, todo, workers):
                 journal.append(row)
                 bar.update()
+        rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
+        table = pd.DataFrame([rows[name] for name in names])
+        split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
+        if split:
+            warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
+                          f"(column batch_parts): {SPLIT_EFFECT}", RuntimeWarning)
+        timing_columns = [column for column in table if column.startswith("seconds_")]
+        if timings_out is not None:
+            write_table(table[["arch", *timing_columns]], timings_out)
+        write_table(table.drop(columns=timing_columns) if timings_out is not None else table, out)
+        journal.remove()  # while still locked: no other run can open it in between
     finally:
-        journal.close()
-    rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
-    table = pd.DataFrame([rows[name] for name in names])
-    split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
-    if split:
-        warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
-                      f"(column batch_parts): {SPLIT_EFFECT}", RuntimeWarning)
-    write_table(table, out)
-    journal.remove()
+        journal.close()  # releases the lock; a failed run's journal stays for the rerun
     return table
 
 
