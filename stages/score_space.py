@@ -1,4 +1,5 @@
-"""DVC stage `score_space`: the cheap proxy that search uses, over the whole search space."""
+"""DVC stage `score_space`: the cheap proxy that search uses, over the whole search space,
+once per weight seed (`score_space.seeds`)."""
 
 import argparse
 from pathlib import Path
@@ -11,13 +12,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ground-truth", type=Path, required=True, help="directory of ground-truth tables")
     parser.add_argument("--data-dir", type=Path, required=True, help="where datasets are looked for")
-    parser.add_argument("--out", type=Path, required=True, help="directory for one score table per dataset")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="directory for one score table per dataset and weight seed")
     parser.add_argument("--journals", type=Path, required=True, help="where unfinished work is journalled")
     args = parser.parse_args()
     run_stage("score_space", ["score", "score_space"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run,
         proxies=params.score_space.proxies, sample=params.score_space.sample,
-        datasets=params.score_space.datasets, purpose="score_space", journal_dir=args.journals))
+        datasets=params.score_space.datasets, purpose="score_space", journal_dir=args.journals,
+        replicates=params.score_space.seeds))
 
 
 if __name__ == "__main__":

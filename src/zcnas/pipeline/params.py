@@ -95,6 +95,9 @@ class ScoreSpaceParams(Section):
     datasets: list[str] = ["cifar10"]
     proxies: list[str] = ["synflow"]
     sample: StrictInt | Literal["all"] = "all"
+    # Weight seeds: the space is scored once per seed (seed 0 is the global seed), and
+    # search run r reads seed r mod seeds, so no search result rests on one initialisation.
+    seeds: StrictInt = Field(3, ge=1)
 
     _datasets = field_validator("datasets")(ScoreParams._datasets.__func__)
     _proxies = field_validator("proxies")(ScoreParams._proxies.__func__)

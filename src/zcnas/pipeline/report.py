@@ -111,8 +111,14 @@ def search_section(metrics: dict) -> list[str]:
              "Best test accuracy of the best-by-validation architecture after each trained model, over seeded runs. "
              "`models to t`: where the mean curve first reaches t (the paper reads its Figure 2 this way); "
              "`all runs`: mean over runs of the models each needed, — unless every run got there; "
-             "`speed-up`: the plain algorithm's all-runs mean over the variant's.", ""]
-    for dataset, variants in metrics.items():
+             "`speed-up`: the plain algorithm's all-runs mean over the variant's. "
+             "Each run reads the proxy scored under one weight seed of its networks (run r: seed r mod the "
+             "seeds scored), so a result that rests on one initialisation shows in the spread across seeds "
+             "under each table.", ""]
+    for dataset, summary in metrics.items():
+        # Beside the variants, a dataset's summary says which proxy rankings its runs read.
+        rankings = summary.get("proxy_rankings")
+        variants = {name: entry for name, entry in summary.items() if name != "proxy_rankings"}
         targets = sorted({key.removeprefix("models_to_") for entry in variants.values() for key in entry
                           if key.startswith("models_to_")}, key=float)
         header = ["variant", "runs", "budget", "best at budget"] + [
@@ -133,7 +139,35 @@ def search_section(metrics: dict) -> list[str]:
                 cells.append(PAPER_SEARCH_CIFAR100.get(variant, ""))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        if rankings:
+            lines += seed_spread_table(variants, rankings, targets)
     return lines
+
+
+def seed_spread_table(variants: dict, rankings: dict, targets: list[str]) -> list[str]:
+    """Per weight seed, the numbers of the variants that read the proxy (plain ones do not)."""
+    lines = [f"Spread across weight seeds: {rankings['proxy']} scored on {rankings['scored_on']} under "
+             f"{rankings['weight_seeds']} weight seeds; the runs read {rankings['seeds_read']} of them, which rank "
+             f"the cells in {rankings['distinct']} distinct order(s). Per seed: best at budget, and where the "
+             "mean curve of that seed's runs first reaches t (— never); `mean ± sd` across seeds.", ""]
+    spread = {name: entry for name, entry in variants.items() if entry.get("by_weight_seed")}
+    if not spread:
+        return lines
+    header = ["variant", "rankings seen", "runs per seed", "best at budget per seed (mean ± sd)"] + [
+        f"models to {t} per seed" for t in targets]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for variant, entry in spread.items():
+        seeds = entry["by_weight_seed"].values()
+        best = [seed["best_mean_at_budget"] for seed in seeds]
+        sd = entry.get("best_mean_at_budget_sd_across_seeds")
+        cells = [variant, str(entry["distinct_rankings"]), " / ".join(str(seed["runs"]) for seed in seeds),
+                 " / ".join(_number(value) for value in best)
+                 + f" ({_number(sum(best) / len(best))} ± {_number(sd)})"]
+        for t in targets:
+            cells.append(" / ".join("—" if seed.get(f"mean_curve_models_to_{t}") is None
+                                    else f"{seed[f'mean_curve_models_to_{t}']:g}" for seed in seeds))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def machine_description() -> str:

@@ -67,8 +67,8 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
         for replicate in [None] if replicates is None else range(replicates):
             # Each replicate's table has its own name, hence its own journal.
             path = score_table_path(out_dir, space.name, dataset, replicate)
-            table = score_architectures(replace(job, seed=weight_seed(params.seed, replicate or 0)),
-                                        [space.parse(a) for a in archs], path, workers=workers,
+            replicate_job = job if replicate is None else replace(job, seed=weight_seed(params.seed, replicate))
+            table = score_architectures(replicate_job, [space.parse(a) for a in archs], path, workers=workers,
                                         journal_dir=journal_dir)
             timing = {"architectures": len(table), **{
                 f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmarks import read_ground_truth
+from ..errors import ZcnasError
 from ..files import read_table, write_json, write_table
-from ..search import (Benchmark, check_search, curves_frame, plot_search, proxy_ranking, run_variants, summarize,
-                      variant_name)
+from ..search import (Benchmark, check_search, count_distinct_rankings, curves_frame, plot_search, proxy_ranking,
+                      run_variants, summarize, uses_proxy, variant_name)
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
@@ -15,18 +16,26 @@ from .score import score_table_path
 from .stage import worker_count
 
 
-def proxy_scores_for(space_scores_dir: Path, space: str, dataset: str, fallback: str) -> tuple[Path, str]:
-    """The whole-space scores of `dataset`, else those of `fallback` (the proxy's ranking
-    hardly depends on the classifier width; synflow does not read images at all)."""
-    own = score_table_path(space_scores_dir, space, dataset)
-    return (own, dataset) if own.exists() else (score_table_path(space_scores_dir, space, fallback), fallback)
+def proxy_scores_for(space_scores_dir: Path, space: str, dataset: str, fallback: str,
+                     seeds: int) -> tuple[list[Path], str]:
+    """The whole-space score tables of `dataset`, one per weight seed, else those of
+    `fallback` (the proxy's ranking hardly depends on the classifier width; synflow does
+    not read images at all), and the dataset they were scored on."""
+    tables = {name: [score_table_path(space_scores_dir, space, name, k) for k in range(seeds)]
+              for name in (dataset, fallback)}
+    source = dataset if tables[dataset][0].exists() else fallback
+    missing = [str(path) for path in tables[source] if not path.exists()]
+    if missing:
+        raise ZcnasError(f"no whole-space {space} proxy scores at {', '.join(missing)}; the score_space stage "
+                         f"writes one table per weight seed (score_space.seeds is {seeds})")
+    return tables[source], source
 
 
 # NAS-Bench-101 holds 423,624 unique cells; a smaller table (the 500-cell sample) is no search space.
 NB101_CELLS = 423_624
 
 
-def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path) -> str | None:
+def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path, seeds: int) -> str | None:
     """Why NB101 search cannot run here, or None when it can."""
     path = Path(ground_truth_dir) / "nb101.parquet"
     if not path.exists():
@@ -36,9 +45,10 @@ def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path) -> str | N
     if cells < NB101_CELLS:
         return (f"NB101 search skipped: {path} holds {cells} cells, not the full {NB101_CELLS} "
                 "(the tidy sample is for correlation only; fetch the official tfrecord)")
-    scores = score_table_path(space_scores_dir, "nb101", "cifar10")
-    if not scores.exists():
-        return f"NB101 search skipped: no whole-space NB101 proxy scores at {scores}"
+    missing = [str(path) for path in (score_table_path(space_scores_dir, "nb101", "cifar10", k) for k in range(seeds))
+               if not path.exists()]
+    if missing:
+        return f"NB101 search skipped: no whole-space NB101 proxy scores at {', '.join(missing)}"
     return None
 
 
@@ -46,7 +56,7 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
                  curves_dir: Path, plots_dir: Path, run: StageRun) -> dict:
     spaces = [params.score.space]
     if params.score.space != "nb101":
-        if reason := nb101_skip_reason(ground_truth_dir, space_scores_dir):
+        if reason := nb101_skip_reason(ground_truth_dir, space_scores_dir, params.score_space.seeds):
             print(reason)
             run.set_tags({"zcnas.nb101_search": reason})
         else:
@@ -65,8 +75,11 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
                   plots_dir: Path, run: StageRun) -> dict:
     """Every variant on every dataset of one space; keys are datasets ("nb101/cifar10" off NB201).
 
-    All settings are checked against every dataset (budgets, warm-up sizes against the
-    space) before the first run starts.
+    Run r of every variant reads the proxy under weight seed r mod score_space.seeds. A
+    dataset's summary holds its variants and `proxy_rankings`: the proxy, the dataset it
+    was scored on, the weight seeds scored, how many of them the runs read and how many
+    distinct rankings those gave. All settings are checked against every dataset
+    (budgets, warm-up sizes against the space) before the first run starts.
     """
     config = params.search
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
@@ -77,25 +90,34 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
     plans = {}
     for dataset in [d for d in config.datasets if (truth["dataset"] == d).any()]:
         benchmark = Benchmark(space, truth[truth["dataset"] == dataset])
-        scores_path, source = proxy_scores_for(space_scores_dir, space.name, dataset, params.score_space.datasets[0])
-        ranking = proxy_ranking(benchmark, read_table(scores_path), config.proxy)
+        paths, source = proxy_scores_for(space_scores_dir, space.name, dataset, params.score_space.datasets[0],
+                                         params.score_space.seeds)
+        rankings = [proxy_ranking(benchmark, read_table(path), config.proxy) for path in paths]
         for variants in groups.values():
             for variant in variants:
-                check_search(variant, benchmark, config.budget[variant.algorithm], ranking, config.select_by)
-        plans[dataset] = (benchmark, ranking, source)
+                check_search(variant, benchmark, config.budget[variant.algorithm], rankings[0], config.select_by)
+        plans[dataset] = (benchmark, rankings, source)
     workers = worker_count(params, "cpu")
+    # Runs cycle through the weight seeds, so the runs read as many as the most runs of a
+    # variant that reads the proxy at all.
+    proxy_runs = max((config.runs[algorithm] for algorithm, variants in groups.items()
+                      if any(map(uses_proxy, variants))), default=0)
     summaries = {}
-    for dataset, (benchmark, ranking, source) in plans.items():
+    for dataset, (benchmark, rankings, source) in plans.items():
         curves: dict[str, np.ndarray] = {}
         for algorithm, variants in groups.items():
-            curves.update(run_variants(variants, benchmark, ranking, config.budget, config.runs[algorithm],
+            curves.update(run_variants(variants, benchmark, rankings, config.budget, config.runs[algorithm],
                                        params.seed, config.proxy, config.select_by, workers, progress=True))
         key = dataset if space.name == params.score.space else f"{space.name}/{dataset}"
-        summaries[key] = summarize(curves, config.targets[dataset])
+        seen = rankings[:proxy_runs]
+        summaries[key] = {**summarize(curves, config.targets[dataset], rankings),
+                          "proxy_rankings": {"proxy": config.proxy, "scored_on": source, "weight_seeds": len(rankings),
+                                             "seeds_read": len(seen), "distinct": count_distinct_rankings(seen)}}
         write_table(curves_frame(curves), Path(curves_dir) / f"{space.name}-{dataset}.parquet")
         plot_search(curves, Path(plots_dir) / f"{space.name}-{dataset}.png", optimum=benchmark.optimum,
                     title=f"{space.name} {dataset}: {config.proxy}-accelerated search "
-                          f"(best by {config.select_by} accuracy; proxy scored on {source})")
+                          f"(best by {config.select_by} accuracy; proxy scored on {source}, "
+                          f"{len(rankings)} weight seeds)")
     for algorithm, variants in groups.items():
         names = [variant_name(v) for v in variants]
         with run.child(f"search/{space.name}/{algorithm}", {"variants": names, "runs": config.runs[algorithm],

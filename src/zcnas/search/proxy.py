@@ -5,7 +5,7 @@ Higher is better (a registered proxy that is lower-is-better is negated); a NaN 
 """
 
 import warnings
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,25 @@ class ProxyRanking:
         if scored.any():
             ranks[scored] = rankdata(self.scores[scored]) / scored.sum()
         return ranks
+
+    def order(self) -> np.ndarray:
+        """Each cell's rank, ties sharing the lowest (NaN scores tie below every number).
+
+        The searches read a ranking only through comparisons of its cells, so two rankings
+        with equal `order()` steer a seeded run identically, whatever their score values.
+        """
+        return rankdata(self.order_key, method="min").astype(np.int64)
+
+
+def replicate_of(run_index: int | np.ndarray, replicates: int) -> int | np.ndarray:
+    """The proxy replicate run `run_index` reads: runs cycle through the replicates, so the
+    first `replicates` runs see every one and each gets an equal share, give or take one."""
+    return run_index % replicates
+
+
+def count_distinct_rankings(rankings: Sequence[ProxyRanking]) -> int:
+    """How many different orderings of the cells `rankings` hold (replicates may coincide)."""
+    return len({ranking.order().tobytes() for ranking in rankings})
 
 
 def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mapping[str, float],

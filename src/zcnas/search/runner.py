@@ -1,8 +1,8 @@
 """Running searches: one seeded run, or many runs of many variants, optionally in parallel.
 
-Run r of a variant is seeded with derive_seed(seed, algorithm, variant name, r), and
-torch runs single-threaded inside it, so a curve is the same whatever the order, the
-process or the worker that computed it.
+Run r of a variant is seeded with derive_seed(seed, algorithm, variant name, r), reads
+proxy replicate r mod (number of replicates), and torch runs single-threaded inside it,
+so a curve is the same whatever the order, the process or the worker that computed it.
 """
 
 import multiprocessing
@@ -21,13 +21,15 @@ from .evolution import aging_evolution
 from .history import SELECT_BY, TrainingHistory
 from .moves import Randomness
 from .predictor import binary_predictor
-from .proxy import ProxyRanking, proxy_ranking
+from .proxy import ProxyRanking, proxy_ranking, replicate_of
 from .random_search import random_search
 from .reinforce import reinforce
 from .variants import ALGORITHMS, SearchConfig, parse_variant, uses_proxy, variant_name
 
 SEARCHES: dict[str, Callable] = {"rs": random_search, "ae": aging_evolution, "rl": reinforce, "bp": binary_predictor}
 ProxyScores = ProxyRanking | pd.DataFrame | pd.Series | Mapping[str, float] | None
+# Several replicates of the scores (e.g. one per weight seed of the proxy's networks).
+ProxyReplicates = list[ProxyScores] | tuple[ProxyScores, ...]
 
 
 def run_search(variant: str | SearchConfig, benchmark: Benchmark, proxy_scores: ProxyScores, budget: int, seed: int,
@@ -45,11 +47,14 @@ def run_search(variant: str | SearchConfig, benchmark: Benchmark, proxy_scores: 
     return search_history(config, benchmark, ranking, budget, seed, run_index).curve(select_by)
 
 
-def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark, proxy_scores: ProxyScores,
-                 budget: int | Mapping[str, int], runs: int, seed: int, proxy: str = "synflow",
-                 select_by: str = "val", workers: int = 1, progress: bool = False) -> dict[str, np.ndarray]:
+def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark,
+                 proxy_scores: ProxyScores | ProxyReplicates, budget: int | Mapping[str, int], runs: int, seed: int,
+                 proxy: str = "synflow", select_by: str = "val", workers: int = 1,
+                 progress: bool = False) -> dict[str, np.ndarray]:
     """Curves of `runs` runs of each variant: {variant name: array [runs, budget]}.
 
+    `proxy_scores` is one set of scores, or a list of replicates (e.g. the proxy under
+    several weight seeds), of which run r of every variant reads `replicate_of(r, len)`.
     `budget` is one number or one per algorithm (e.g. {"rs": 300, "bp": 100}). All
     settings are checked before any run starts.
     """
@@ -59,14 +64,29 @@ def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark, p
         raise ZcnasError(f"variants must be distinct, got {names}")
     _require_count("runs", runs, 1)
     _require_count("workers", workers, 1)
-    ranking = _ranking(benchmark, proxy_scores, proxy) if any(map(uses_proxy, configs)) else None
+    rankings = proxy_replicates(benchmark, proxy_scores, proxy) if any(map(uses_proxy, configs)) else None
     budgets = [_budget_of(budget, config.algorithm) for config in configs]
     for config, config_budget in zip(configs, budgets):
-        check_search(config, benchmark, config_budget, ranking, select_by)
+        check_search(config, benchmark, config_budget, rankings[0] if rankings else None, select_by)
     tasks = [(config, config_budget, run_index)
              for config, config_budget in zip(configs, budgets) for run_index in range(runs)]
-    curves = _execute(tasks, (benchmark, ranking, seed, select_by), workers, progress)
+    curves = _execute(tasks, (benchmark, rankings, seed, select_by), workers, progress)
     return {name: np.stack(curves[i * runs:(i + 1) * runs]) for i, name in enumerate(names)}
+
+
+def proxy_replicates(benchmark: Benchmark, proxy_scores: ProxyScores | ProxyReplicates,
+                     proxy: str = "synflow") -> list[ProxyRanking] | None:
+    """The replicates aligned to the benchmark (one for a single set of scores); None for no scores."""
+    if proxy_scores is None:
+        return None
+    if not isinstance(proxy_scores, (list, tuple)):
+        return [_ranking(benchmark, proxy_scores, proxy)]
+    if not proxy_scores:
+        raise ZcnasError("proxy replicates: got an empty list; give at least one set of scores")
+    missing = [index for index, scores in enumerate(proxy_scores) if scores is None]
+    if missing:
+        raise ZcnasError(f"proxy replicate(s) {missing} are None; every replicate needs scores")
+    return [_ranking(benchmark, scores, proxy) for scores in proxy_scores]
 
 
 def search_history(config: SearchConfig, benchmark: Benchmark, ranking: ProxyRanking | None, budget: int, seed: int,
@@ -140,8 +160,9 @@ def _start_worker(context: tuple) -> None:
 
 
 def _run_task(task: tuple, context: tuple | None = None) -> np.ndarray:
-    benchmark, ranking, seed, select_by = context or _worker_context
+    benchmark, rankings, seed, select_by = context or _worker_context
     config, budget, run_index = task
+    ranking = rankings[replicate_of(run_index, len(rankings))] if rankings else None
     return search_history(config, benchmark, ranking, budget, seed, run_index).curve(select_by)
 
 
