@@ -13,10 +13,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="where datasets are looked for")
     parser.add_argument("--out", type=Path, required=True, help="directory for one score table per dataset")
     parser.add_argument("--journals", type=Path, required=True, help="where unfinished work is journalled")
+    parser.add_argument("--timings", type=Path, required=True,
+                        help="directory for the seconds of each table (a measurement, kept apart from the scores)")
     args = parser.parse_args()
     run_stage("score", ["score"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run,
-        proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score", journal_dir=args.journals))
+        proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score",
+        journal_dir=args.journals, timings_dir=args.timings))
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ def econas_archs(params: Params, truth: pd.DataFrame) -> list[str]:
     return sample_archs(scored, params.econas.sample, params.seed, f"econas/{space}/{dataset}", "the score sample")
 
 
-def econas_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out: Path, run: StageRun) -> pd.DataFrame:
+def econas_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out: Path, run: StageRun,
+                 timings_out: Path | None = None) -> pd.DataFrame:
+    """Train, writing the curves to `out` and (with `timings_out`) their seconds apart."""
     truth = read_ground_truth(Path(ground_truth_dir) / f"{params.score.space}.parquet")
     device = resolve_device(params.device)
     table = train_sample(params.econas.configs, econas_archs(params, truth), params.econas.dataset, data_dir,
                          params.seed, params.device, out, workers=worker_count(params, device.type),
-                         val_fraction=params.econas.val_fraction)
+                         val_fraction=params.econas.val_fraction, timings_out=timings_out)
     final = table.loc[table.groupby(["config", "arch"])["epoch"].idxmax()]
     for config, group in final.groupby("config"):
         run.log_metrics({config: {"seconds_per_arch": group["seconds"].mean(),

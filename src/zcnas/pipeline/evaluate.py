@@ -8,16 +8,23 @@ from ..evaluation.plots import plot_rho_vs_cost, plot_score_scatter
 from ..files import read_table, write_json, write_table
 from ..tracking import StageRun
 from .params import Params
-from .score import score_table_path
+from .timings import split_timings
+from .tables import score_table_path
 
 
-def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, metrics_path: Path,
-                   tables_dir: Path, plots_dir: Path, run: StageRun) -> dict:
+def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, timings_dir: Path, metrics_path: Path,
+                   timings_path: Path, tables_dir: Path, plots_dir: Path, cost_plots_dir: Path,
+                   run: StageRun) -> dict:
+    """Metrics of every proxy into `metrics_path`; their seconds per architecture, a
+    measurement of this machine, into `timings_path` (and the rho-against-cost plots
+    into `cost_plots_dir`), so that the metrics and `plots_dir` are the same bit for bit
+    on every rerun."""
     space = params.score.space
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space}.parquet")
     report = {}
     for dataset in params.score.datasets:
-        scores = read_table(score_table_path(scores_dir, space, dataset))
+        scores = read_table(score_table_path(scores_dir, space, dataset)).merge(
+            read_table(score_table_path(timings_dir, space, dataset)), on="arch", validate="one_to_one")
         dataset_truth = truth.loc[truth["dataset"] == dataset, ["arch", "val_acc", "test_acc"]]
         report[dataset] = evaluate_dataset(
             scores, dataset_truth, params.score.proxies, vote=params.evaluate.vote, ensemble=params.evaluate.ensemble,
@@ -28,11 +35,15 @@ def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, met
         for proxy in params.score.proxies:
             plot_score_scatter(joined[proxy], joined["test_acc"], Path(plots_dir) / f"{dataset}-{proxy}.png",
                                proxy=proxy, dataset=dataset, higher_is_better=higher_is_better(proxy))
-        plot_rho_vs_cost(report[dataset], Path(plots_dir) / f"{dataset}-rho-vs-cost.png",
+        plot_rho_vs_cost(report[dataset], Path(cost_plots_dir) / f"{dataset}-rho-vs-cost.png",
                          title=f"{space} {dataset}: Spearman's rho against cost per architecture")
+    timings = split_timings(report)
     write_json(report, metrics_path)
+    write_json(timings, timings_path)
     write_table(metrics_table(report), Path(tables_dir) / "correlation.csv")
     run.log_metrics(report, on_parent=True)
+    run.log_metrics(timings, on_parent=True)
     run.log_artifact(plots_dir, "plots")
+    run.log_artifact(cost_plots_dir, "plots")
     run.log_artifact(Path(tables_dir) / "correlation.csv")
     return report

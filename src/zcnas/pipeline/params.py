@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from ..data import DATASETS, METHODS
+from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
 from ..proxies import proxy_names
 from ..spaces import space_names
@@ -58,6 +58,7 @@ class ScoreParams(Section):
     sample: StrictInt | Literal["all"] = 1000
     batch_size: StrictInt = Field(64, ge=1)
     dataload: str = "random"
+    minibatch: str = "per_arch"
 
     @field_validator("space")
     @classmethod
@@ -87,6 +88,11 @@ class ScoreParams(Section):
     @classmethod
     def _dataload(cls, value: str) -> str:
         return _known("dataload", value, METHODS)
+
+    @field_validator("minibatch")
+    @classmethod
+    def _minibatch(cls, value: str) -> str:
+        return _known("minibatch convention", value, CONVENTIONS)
 
 
 class ScoreSpaceParams(Section):

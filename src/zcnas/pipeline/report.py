@@ -3,14 +3,13 @@
 import json
 import os
 import platform
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from ..files import atomic_path
-from ..tracking import code_version
 from .params import Params
+from .timings import merge_timings
 
 # Abdelfattah et al. (2021), Table 2: Spearman rho on NAS-Bench-201 (vote: pairwise accuracy).
 PAPER_NB201 = {
@@ -176,22 +175,31 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} CPU cores{gpu}; torch {torch.__version__}, Python {platform.python_version()}"
 
 
+def _read_json(path: Path | None) -> dict:
+    return {} if path is None else json.loads(Path(path).read_text())
+
+
 def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: Path | None = None,
-                 search_json: Path | None = None, econas_json: Path | None = None) -> Path:
-    metrics = json.loads(Path(correlation_json).read_text())
-    version = code_version()
+                 search_json: Path | None = None, econas_json: Path | None = None,
+                 timings_json: Path | None = None, econas_timings_json: Path | None = None) -> Path:
+    """The report; `plots_dir` holds the rho-against-cost plots. Seconds come from the
+    timings files (measurements of this machine) and are labelled as such."""
+    metrics = merge_timings(json.loads(Path(correlation_json).read_text()), _read_json(timings_json))
     lines = [
         "# zcnas report",
         "",
-        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from commit `{version['git_commit'][:12]}`"
-        + (" (with uncommitted changes)" if version["git_dirty"] == "true" else "") + ".",
+        "Made by `dvc repro` (the MLflow run of each stage records its commit and time). Every number is "
+        "reproduced bit for bit by a rerun with the same code and params, except the seconds, measured "
+        "on this machine.",
         "",
         "## Setup",
         "",
         f"- Search space: {params.score.space}; datasets: {', '.join(params.score.datasets)}",
         f"- Architectures: {params.score.sample} (seeded sample), seed {params.seed}",
-        f"- Minibatch: {params.score.batch_size} images, `{params.score.dataload}` selection, one per dataset, "
-        "shared by all architectures",
+        f"- Minibatch: {params.score.batch_size} images, `{params.score.dataload}` selection, "
+        + ("a fresh seeded batch per architecture, as the paper's code draws one (`score.minibatch: per_arch`)"
+           if params.score.minibatch == "per_arch" else
+           "one per dataset, shared by all architectures (`score.minibatch: shared`)"),
         f"- Device: `{params.device}`; machine: {machine_description()}",
         "",
         "## Spearman ρ with test accuracy on NAS-Bench-201: paper vs ours",
@@ -212,7 +220,7 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
             relative = os.path.relpath(plots_dir, Path(out).parent)
             lines += [f"![rho against cost]({relative}/{dataset}-rho-vs-cost.png)", ""]
     if econas_json is not None:
-        lines += econas_section(json.loads(Path(econas_json).read_text()))
+        lines += econas_section(merge_timings(_read_json(econas_json), _read_json(econas_timings_json)))
     if search_json is not None:
         lines += search_section(json.loads(Path(search_json).read_text()))
     with atomic_path(out) as tmp:

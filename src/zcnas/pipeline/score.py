@@ -16,12 +16,7 @@ from ..tracking import StageRun
 from .params import Params
 from .sampling import sample_archs
 from .stage import worker_count
-
-
-def score_table_path(out_dir: Path, space: str, dataset: str, replicate: int | None = None) -> Path:
-    """The table of one dataset; with `replicate` k, the one scored under weight seed k."""
-    suffix = "" if replicate is None else f"-seed{replicate}"
-    return Path(out_dir) / f"{space}-{dataset}{suffix}.parquet"
+from .tables import score_table_path
 
 
 def weight_seed(global_seed: int, replicate: int) -> int:
@@ -32,9 +27,12 @@ def weight_seed(global_seed: int, replicate: int) -> int:
 
 def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, run: StageRun,
                 proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
-                journal_dir: Path | None = None, replicates: int | None = None) -> dict[Path, pd.DataFrame]:
+                journal_dir: Path | None = None, replicates: int | None = None,
+                timings_dir: Path | None = None) -> dict[Path, pd.DataFrame]:
     """Score `sample` architectures of each dataset's ground truth with `proxies`; the tables, by path.
 
+    With `timings_dir`, each table's seconds go to a table of the same name there, so
+    that the score tables are the same bit for bit on every rerun.
     `replicates` None: one table per dataset, weights from the global seed. k: k tables
     per dataset, the same architectures and minibatch under `weight_seed(seed, 0..k-1)`.
     Everything that can fail on bad input (sample size, missing data) is checked for
@@ -68,8 +66,9 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
             # Each replicate's table has its own name, hence its own journal.
             path = score_table_path(out_dir, space.name, dataset, replicate)
             replicate_job = job if replicate is None else replace(job, seed=weight_seed(params.seed, replicate))
+            timings = None if timings_dir is None else score_table_path(timings_dir, space.name, dataset, replicate)
             table = score_architectures(replicate_job, [space.parse(a) for a in archs], path, workers=workers,
-                                        journal_dir=journal_dir)
+                                        journal_dir=journal_dir, timings_out=timings)
             timing = {"architectures": len(table), **{
                 f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}
             run.log_metrics({dataset: timing if replicate is None else {f"seed{replicate}": timing}})

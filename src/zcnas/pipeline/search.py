@@ -12,7 +12,7 @@ from ..search import (Benchmark, check_search, count_distinct_rankings, curves_f
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
-from .score import score_table_path
+from .tables import score_table_path
 from .stage import worker_count
 
 
