@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.stats import spearmanr
 
 from conftest import shared_data_dir
@@ -60,7 +61,12 @@ def zcnas_scores(reference, tmp_path_factory) -> pd.DataFrame:
     space = get_space("nb201")
     batches = Minibatches.shared(inputs, targets)
     job = ScoringJob(space, PAPER_PROXIES, batches, num_classes=10, seed=SEED, device="cpu")
-    return pd.DataFrame([score_one(job, space.parse(arch)) for arch in reference.arch])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(job.threads)  # as the pipeline scores, and as the fixture was measured
+    try:
+        return pd.DataFrame([score_one(job, space.parse(arch)) for arch in reference.arch])
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_fixture_covers_the_six_proxies(reference):
@@ -80,5 +86,9 @@ def test_ranks_agree_with_the_reference(proxy, reference, zcnas_scores):
 @pytest.mark.shared_data
 @pytest.mark.parametrize("proxy", SAME_VALUES)
 def test_values_match_the_reference(proxy, reference, zcnas_scores):
-    # Ranks alone would miss a change of scale (e.g. a lost factor 1/2 in fisher).
-    np.testing.assert_allclose(zcnas_scores[proxy], reference[proxy], rtol=1e-3)
+    # Ranks alone would miss a change of scale (e.g. a lost factor 1/2 in fisher). GraSP
+    # sums terms of both signs, so a cell near zero may differ by more than 1e-3 of
+    # itself under another summation order (seen: 1.2e-3 with two threads): the
+    # tolerance is also 1e-3 of the proxy's largest value.
+    np.testing.assert_allclose(zcnas_scores[proxy], reference[proxy], rtol=1e-3,
+                               atol=1e-3 * reference[proxy].abs().max())
