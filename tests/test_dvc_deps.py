@@ -23,8 +23,6 @@ STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 PLUMBING = {"zcnas.pipeline.params", "zcnas.pipeline.stage", "zcnas.tracking", "zcnas.errors"}
 # Params that never change a result (worker processes: tests/test_scoring.py checks it).
 RESULT_FREE_PARAMS = {"workers"}
-# Methods of Params, not keys.
-PARAMS_METHODS = {"section", "digest", "model_dump"}
 
 
 def module_path(name: str) -> Path | None:
@@ -83,14 +81,15 @@ def params_reads(path: Path) -> set[str]:
         if not (isinstance(current, ast.Name) and current.id == "params" and chain):
             continue
         chain.reverse()
-        fields, model, key = Params.model_fields, Params, []
+        # Only field names count: a method such as params.section(...) reads no key by itself.
+        fields, key = Params.model_fields, []
         for attr in chain:
             if attr not in fields:
                 break
             key.append(attr)
             annotation = fields[attr].annotation
             fields = getattr(annotation, "model_fields", {})
-        if key and chain[0] not in PARAMS_METHODS:
+        if key:
             reads.add(".".join(key))
     # A longer chain is read through its prefix: keep only the longest reads.
     return {key for key in reads if not any(other.startswith(key + ".") for other in reads)}
