@@ -202,6 +202,22 @@ def test_cli_scores_one_arch_as_json(synthetic_data_dir, no_mirror, capsys):
     assert row["arch"] == arch and row["params"] > 0 and row["seconds_synflow"] > 0
 
 
+def test_cli_one_arch_gives_the_numbers_of_a_batch_run(synthetic_data_dir, no_mirror, capsys, tmp_path):
+    from zcnas.cli import main
+
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    common = ["--proxies", "snip,jacob_cov", "--batch-size", "8", "--data-dir", str(synthetic_data_dir)]
+    threads = torch.get_num_threads()
+    assert main(["score", "--arch", arch, *common]) == 0
+    assert torch.get_num_threads() == threads  # the caller's setting is restored
+    single = json.loads(capsys.readouterr().out)
+    (tmp_path / "archs.txt").write_text(arch + "\n")
+    assert main(["score", "--archs", str(tmp_path / "archs.txt"), "--out", str(tmp_path / "s.csv"), "--no-progress",
+                 *common]) == 0
+    batch = pd.read_csv(tmp_path / "s.csv").iloc[0]
+    assert single["snip"] == batch["snip"] and single["jacob_cov"] == batch["jacob_cov"]
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [

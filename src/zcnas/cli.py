@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
 from .device import resolve_device
 from .errors import ZcnasError, choice_error
@@ -77,7 +79,13 @@ def _score(args: argparse.Namespace) -> int:
     batches = load_minibatches(args.dataset, args.dataload, args.batch_size, args.seed, args.minibatch, args.data_dir)
     job = ScoringJob(space, proxies, batches, info.num_classes, args.seed, args.device, threads=args.threads_per_worker)
     if args.arch is not None:
-        print(json.dumps(score_one(job, archs[0]), indent=2))
+        # With the thread count a batch run uses, so that the numbers are the same.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(job.threads)
+        try:
+            print(json.dumps(score_one(job, archs[0]), indent=2))
+        finally:
+            torch.set_num_threads(threads)
         return 0
     table = score_architectures(job, archs, args.out, args.workers, progress=not args.no_progress)
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
