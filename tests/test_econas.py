@@ -24,7 +24,7 @@ from zcnas.econas import (
 from zcnas.econas import training
 from zcnas.econas.augment import random_crop_flip
 from zcnas.errors import ZcnasError
-from zcnas.proxies.measure import count_flops
+from zcnas.proxies.passes.flops import count_flops
 from zcnas.spaces.nb201 import NB201
 
 ALL_CONV = ("nor_conv_3x3",) * 6

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from zcnas.errors import ZcnasError
-from zcnas.proxies.measure import count_flops
+from zcnas.proxies.passes.flops import count_flops
 from zcnas.spaces import get_space
 from zcnas.spaces.nb201 import NB201, canonical_key
 from zcnas.spaces.nb201.cell import OPS, all_cells

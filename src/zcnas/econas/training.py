@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..proxies.measure import count_flops
+from ..proxies.passes.flops import count_flops
 from ..seeding import derive_seed, seeded
 from ..spaces import get_space
 from .augment import crop_padding, random_crop_flip

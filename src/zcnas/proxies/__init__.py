@@ -1,7 +1,20 @@
-"""Zero-cost proxies: one registered function per proxy, one engine that shares passes."""
+"""Zero-cost proxies: one registered function per proxy, one engine that shares passes.
 
-from . import fisher, flops, grad_norm, grasp, jacob_cov, l2_norm, params, plain, snip, synflow  # noqa: F401  (registers)
+Every module of this package is imported here, so a new proxy is one new file.
+"""
+
+import importlib
+import pkgutil
+
 from .engine import Scores, score
-from .registry import PAPER_PROXIES, PROXIES, proxy_names, register, resolve_proxies
+from .passes import register_pass
+from .registry import GROUPS, PROXIES, group, proxy_names, register, resolve_proxies
 
-__all__ = ["PAPER_PROXIES", "PROXIES", "Scores", "proxy_names", "register", "resolve_proxies", "score"]
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+# The six proxies of Abdelfattah et al. (2021), Table 1.
+PAPER_PROXIES = tuple(group("paper"))
+
+__all__ = ["GROUPS", "PAPER_PROXIES", "PROXIES", "Scores", "group", "proxy_names", "register", "register_pass",
+           "resolve_proxies", "score"]

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..device import synchronize
 from ..errors import ZcnasError
-from .measure import PASSES_OF_NEED, measure
+from .passes import Context, passes_for
 from .registry import Proxy, resolve_proxies
 
 SPLIT_EFFECT = ("BatchNorm normalises each part by its own statistics, so the scores of networks with BatchNorm "
@@ -36,13 +36,14 @@ class Scores(dict):
 
 def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str | Iterable[str] = "paper",
           parts: int = 1, warn_on_split: bool = True) -> Scores:
-    """Score `net` at its current weights with the named proxies on one minibatch.
+    """Score `net` at its current weights with the named proxies (or groups) on one minibatch.
 
-    The network is left exactly as it was: weights untouched, BatchNorm running
-    statistics restored, training mode restored. The batch is measured in `parts`
-    parts, and on a GPU out-of-memory error split in twice as many and the whole
-    measurement retried; a split batch changes the scores of BatchNorm networks
-    (see SPLIT_EFFECT), which `warn_on_split` reports.
+    Runs each pass the proxies need, directly or through other passes, once, in
+    dependency order. The network is left exactly as it was: weights untouched,
+    BatchNorm running statistics restored, training mode restored. The batch is
+    measured in `parts` parts, and on a GPU out-of-memory error split in twice as many
+    and every pass rerun; a split batch changes the scores of BatchNorm networks (see
+    SPLIT_EFFECT), which `warn_on_split` reports.
     """
     selected = resolve_proxies(proxies)
     needs = set().union(*(proxy.needs for proxy in selected))
@@ -54,21 +55,47 @@ def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str
     start = time.perf_counter()
     with _state_preserved(net):
         net.train()
-        measurements, parts = _measure_splitting_on_oom(net, inputs, targets, needs, parts)
+        context = _run_splitting_on_oom(net, inputs, targets, needs, parts)
         values, seconds = {}, {}
         for proxy in selected:
-            values[proxy.name], own_seconds = _compute(proxy, net, measurements)
-            passes = {name for need in proxy.needs for name in PASSES_OF_NEED[need]}
-            seconds[proxy.name] = own_seconds + sum(measurements.seconds[name] for name in passes)
-    if parts > 1 and warn_on_split:
-        warnings.warn(f"the batch was measured in {parts} parts: {SPLIT_EFFECT}", RuntimeWarning)
-    return Scores(values, seconds, time.perf_counter() - start, parts)
+            values[proxy.name], own_seconds = _compute(proxy, context)
+            seconds[proxy.name] = own_seconds + sum(context.seconds[p.name] for p in passes_for(proxy.needs))
+    if context.parts > 1 and warn_on_split:
+        warnings.warn(f"the batch was measured in {context.parts} parts: {SPLIT_EFFECT}", RuntimeWarning)
+    return Scores(values, seconds, time.perf_counter() - start, context.parts)
 
 
-def _measure_splitting_on_oom(net, inputs, targets, needs, parts: int):
+def run_passes(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, needs: Iterable[str],
+               parts: int = 1) -> Context:
+    """The context holding the results `needs`, after running, once each, the passes they take."""
+    passes = passes_for(needs)
+    # A fused pass computes only the results something reads.
+    context = Context(net, inputs, targets, parts, set(needs).union(*(p.reads for p in passes)))
+    for registered in passes:
+        with context.reading(registered.reads), _timed(context.seconds, registered.name, context.device):
+            output = registered.run(context)
+        if len(registered.produces) == 1:
+            output = {registered.produces[0]: output}
+        elif missing := {r for r in registered.produces if context.wants(r)} - output.keys():
+            raise RuntimeError(f"pass {registered.name!r} did not return the results asked of it: {sorted(missing)}")
+        context.store(output)
+    return context
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], name: str, device: torch.device):
+    """Time a pass; on a GPU, only once its queued kernels have run."""
+    synchronize(device)
+    start = time.perf_counter()
+    yield
+    synchronize(device)
+    seconds[name] = time.perf_counter() - start
+
+
+def _run_splitting_on_oom(net, inputs, targets, needs, parts: int) -> Context:
     while True:
         try:
-            return measure(net, inputs, targets, needs, parts), parts
+            return run_passes(net, inputs, targets, needs, parts)
         except torch.OutOfMemoryError:
             if parts >= len(targets):
                 raise
@@ -77,12 +104,13 @@ def _measure_splitting_on_oom(net, inputs, targets, needs, parts: int):
                 torch.cuda.empty_cache()
 
 
-def _compute(proxy: Proxy, net, measurements) -> tuple[float, float]:
+def _compute(proxy: Proxy, context: Context) -> tuple[float, float]:
     # Proxies compute on the passes' tensors, so on a GPU the queued kernels count too.
-    synchronize(measurements.weights[0].device if measurements.weights else torch.device("cpu"))
+    synchronize(context.device)
     start = time.perf_counter()
     try:
-        value = float(proxy.compute(net, measurements))
+        with context.reading(proxy.needs):
+            value = float(proxy.compute(context))
         if not math.isfinite(value):
             warnings.warn(f"proxy {proxy.name} gave {value}; recorded as NaN", RuntimeWarning)
             value = math.nan

@@ -2,8 +2,10 @@ from ._sums import total
 from .registry import register
 
 
-@register("fisher", needs=["gradients", "activations"])
-def fisher(net, m) -> float:
+@register("fisher", needs=["channel_products"], higher_is_better=True, uses_labels=True, uses_data=True, paper=True,
+          citation="Turner et al. 2020, BlockSwap: Fisher-guided Block Substitution for Network Compression on a "
+                   "Budget, ICLR")
+def fisher(context) -> float:
     """Fisher channel saliency (Turner et al. 2020), spread over each channel's weights.
 
     Per output channel c of a layer: f_c = 1/2 * mean over samples of
@@ -31,7 +33,7 @@ def fisher(net, m) -> float:
     both reach 0.60 with accuracy.
     """
     contributions = []
-    for weight, products in zip(m.weights, m.channel_products):
+    for weight, products in zip(context.weights, context["channel_products"]):
         if products is not None:
             per_channel = 0.5 * products.double().pow(2).mean(0)
             contributions.append(per_channel.sum() * (weight.numel() // weight.shape[0]))

@@ -2,7 +2,8 @@ from ._sums import total
 from .registry import register
 
 
-@register("grad_norm", needs=["gradients"])
-def grad_norm(net, m) -> float:
+@register("grad_norm", needs=["gradients"], higher_is_better=True, uses_labels=True, uses_data=True, paper=True,
+          citation="Abdelfattah et al. 2021, Zero-Cost Proxies for Lightweight NAS, ICLR")
+def grad_norm(context) -> float:
     """Sum over layers of the L2 norm of dL/dW."""
-    return total(grad.double().norm() for grad in m.grads)
+    return total(grad.double().norm() for grad in context["gradients"])

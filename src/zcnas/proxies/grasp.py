@@ -2,7 +2,8 @@ from ._sums import total
 from .registry import register
 
 
-@register("grasp", needs=["gradients", "hessian"])
-def grasp(net, m) -> float:
+@register("grasp", needs=["hessian"], higher_is_better=True, uses_labels=True, uses_data=True, paper=True,
+          citation="Wang et al. 2020, Picking Winning Tickets Before Training by Preserving Gradient Flow, ICLR")
+def grasp(context) -> float:
     """Gradient signal preservation (Wang et al. 2020): sum of -W * (H g)."""
-    return total(-weight * hessian_grad for weight, hessian_grad in zip(m.weights, m.hessian_grads))
+    return total(-weight * hessian_grad for weight, hessian_grad in zip(context.weights, context["hessian"]))

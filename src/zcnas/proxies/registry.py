@@ -1,38 +1,54 @@
-"""The proxy registry: `@register("name", needs=...)` on a function of the shared measurements."""
+"""The proxy registry: `@register("name", needs=..., <metadata>)` on a function of a pass `Context`.
+
+The metadata drives everything that lists proxies: the groups `--proxies` accepts are
+derived from it, and the evaluation reads `higher_is_better` to orient scores.
+"""
 
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..errors import ZcnasError
-
-# What a proxy may read from the shared passes (see measure.py).
-NEEDS = frozenset({"gradients", "activations", "jacobian", "hessian", "synflow", "flops"})
-# The six proxies of Abdelfattah et al. (2021), Table 1.
-PAPER_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow")
-GROUPS = {"paper": PAPER_PROXIES}
+from .passes import known_results
 
 
 @dataclass(frozen=True)
 class Proxy:
     name: str
     compute: Callable
-    needs: frozenset[str]
-    higher_is_better: bool = True
+    needs: frozenset[str]  # results of the shared passes it reads
+    higher_is_better: bool
+    uses_labels: bool
+    uses_data: bool  # False: reads neither inputs nor labels (only weights, architecture, input shape)
+    citation: str
+    paper: bool  # one of the six proxies of Abdelfattah et al. (2021), Table 1
 
 
 PROXIES: dict[str, Proxy] = {}
 
+# Group name -> which proxies it holds.
+GROUPS: dict[str, Callable[[Proxy], bool]] = {
+    "all": lambda proxy: True,
+    "paper": lambda proxy: proxy.paper,
+    "data-free": lambda proxy: not proxy.uses_data,
+    "label-free": lambda proxy: not proxy.uses_labels,
+}
 
-def register(name: str, needs: Iterable[str] = (), higher_is_better: bool = True):
-    """Register `compute(net, measurements) -> float` as proxy `name`."""
+
+def register(name: str, needs: Iterable[str] = (), *, higher_is_better: bool, uses_labels: bool, uses_data: bool,
+             citation: str, paper: bool = False):
+    """Register `compute(context) -> float` as proxy `name`, reading the pass results `needs`."""
     needs = frozenset(needs)
-    if unknown := needs - NEEDS:
-        raise ValueError(f"proxy {name!r} needs unknown measurements {sorted(unknown)}; known: {sorted(NEEDS)}")
+    if unknown := needs - set(known_results()):
+        raise ValueError(f"proxy {name!r} needs unknown results {sorted(unknown)}; known: {known_results()}")
+    if name in GROUPS:
+        raise ValueError(f"proxy {name!r} would hide the group of that name")
+    if uses_labels and not uses_data:
+        raise ValueError(f"proxy {name!r} cannot use labels without using data")
 
     def decorate(compute: Callable) -> Callable:
         if name in PROXIES:
             raise ValueError(f"proxy {name!r} is registered twice")
-        PROXIES[name] = Proxy(name, compute, needs, higher_is_better)
+        PROXIES[name] = Proxy(name, compute, needs, higher_is_better, uses_labels, uses_data, citation, paper)
         return compute
 
     return decorate
@@ -42,24 +58,28 @@ def proxy_names() -> list[str]:
     return sorted(PROXIES)
 
 
-def resolve_proxies(names: str | Iterable[str]) -> list[Proxy]:
-    """Proxies by name; `all` means every registered proxy, `paper` the paper's six.
+def group(name: str) -> list[str]:
+    """The proxies of a group, sorted by name."""
+    return [proxy for proxy in proxy_names() if GROUPS[name](PROXIES[proxy])]
 
-    Accepts a comma-separated string or a list; keeps order, drops repeats.
-    """
+
+def resolve_proxies(names: str | Iterable[str]) -> list[Proxy]:
+    """Proxies by name or group name (see GROUPS), as a comma-separated string or a list;
+    keeps order, drops repeats."""
     if isinstance(names, str):
         names = [part.strip() for part in names.split(",") if part.strip()]
     expanded: list[str] = []
     for name in names:
-        if name == "all":
-            expanded += proxy_names()
-        elif name in GROUPS:
-            expanded += GROUPS[name]
+        if name in GROUPS:
+            expanded += group(name)
         elif name in PROXIES:
             expanded.append(name)
         else:
-            valid = ", ".join(proxy_names() + ["all", *GROUPS])
-            raise ZcnasError(f"unknown proxy {name!r}; expected one of: {valid}")
+            raise ZcnasError(f"unknown proxy {name!r}; expected one of: {_choices()}")
     if not expanded:
-        raise ZcnasError("no proxy named; expected at least one of: " + ", ".join(proxy_names() + ["all", *GROUPS]))
+        raise ZcnasError(f"no proxy named; expected at least one of: {_choices()}")
     return [PROXIES[name] for name in dict.fromkeys(expanded)]
+
+
+def _choices() -> str:
+    return f"{', '.join(proxy_names())}, or a group: {', '.join(GROUPS)}"

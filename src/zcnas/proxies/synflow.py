@@ -2,8 +2,10 @@ from ._sums import total
 from .registry import register
 
 
-@register("synflow", needs=["synflow"])
-def synflow(net, m) -> float:
+@register("synflow", needs=["synflow"], higher_is_better=True, uses_labels=False, uses_data=False, paper=True,
+          citation="Tanaka et al. 2020, Pruning Neural Networks without any Data by Iteratively Conserving Synaptic "
+                   "Flow, NeurIPS")
+def synflow(context) -> float:
     """Synaptic flow (Tanaka et al. 2020): sum of |W * dR/dW|, R the output sum of the
     all-positive, BatchNorm-free network on an all-ones input (float64).
 
@@ -12,4 +14,4 @@ def synflow(net, m) -> float:
     ranking is the same (rho 0.9999 over 200 seeded cells, both rho 0.79 with CIFAR-10
     test accuracy; tests/test_reference_agreement.py keeps the check).
     """
-    return total((weight * grad).abs() for weight, grad in zip(m.synflow_weights, m.synflow_grads))
+    return total((weight * grad).abs() for weight, grad in context["synflow"])

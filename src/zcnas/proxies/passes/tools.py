@@ -1,0 +1,64 @@
+"""Building blocks for passes: hooks that always come off, stage features, a re-initialised copy."""
+
+import copy
+from contextlib import contextmanager
+from typing import Callable, Hashable, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from ...errors import ZcnasError
+
+
+@contextmanager
+def captured(modules: Mapping[Hashable, nn.Module], where: str = "output",
+             transform: Callable[[torch.Tensor], object] | None = None) -> Iterator[dict[Hashable, list]]:
+    """Yield key -> list, one entry per call, of what each module returned (`where="output"`)
+    or received as its first argument (`"input"`), while the block runs a forward pass.
+
+    `transform` is applied inside the hook, before any in-place op downstream (an in-place
+    ReLU, say) can overwrite the tensor: pass e.g. `lambda x: x > 0` for ReLU codes. Without
+    it the tensor itself is kept, still in the graph, to take gradients with respect to it.
+    The hooks are removed on leaving the block, also when the forward pass raises.
+    """
+    if where not in ("input", "output"):
+        raise ValueError(f"where must be 'input' or 'output', got {where!r}")
+    keep = transform or (lambda tensor: tensor)
+    calls: dict[Hashable, list] = {key: [] for key in modules}
+
+    def hook_for(key):
+        if where == "input":
+            return lambda module, args: calls[key].append(keep(args[0]))
+        return lambda module, args, output: calls[key].append(keep(output))
+
+    handles = []
+    try:
+        for key, module in modules.items():
+            register = module.register_forward_pre_hook if where == "input" else module.register_forward_hook
+            handles.append(register(hook_for(key)))
+        yield calls
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def feature_modules(net: nn.Module) -> dict[str, nn.Module]:
+    """The network's feature modules (see `zcnas.spaces.base.FeatureNetwork`): `stage1`, ...
+    at the end of each stage, and `pre_pool`, whose output global pooling reads."""
+    if not callable(getattr(net, "feature_modules", None)):
+        raise ZcnasError(f"{type(net).__name__} does not name its feature modules (no feature_modules()); "
+                         "proxies that read stage features need a network built by a search space")
+    return net.feature_modules()
+
+
+def reinitialised_copy(net: nn.Module, init: Callable[[nn.Module, torch.Generator], None], seed: int = 0) -> nn.Module:
+    """A deep copy of `net` with `init(module, generator)` applied to each of its modules
+    (under no_grad), `generator` a CPU generator seeded with `seed`: draw on the CPU and copy
+    into the parameters, so the weights are the same on every device. `net` and torch's
+    global RNG are left untouched."""
+    clone = copy.deepcopy(net)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in clone.modules():
+            init(module, generator)
+    return clone
