@@ -8,8 +8,8 @@ from torch import nn
 
 import zcnas
 from zcnas.errors import ZcnasError
-from zcnas.proxies import PAPER_PROXIES, proxy_names
-from zcnas.proxies.measure import measure
+from zcnas.proxies import GROUPS, PAPER_PROXIES, PROXIES, proxy_names
+from zcnas.proxies.engine import run_passes
 from zcnas.spaces.nb201 import NB201
 
 
@@ -41,16 +41,27 @@ def test_repeat_scores_are_identical():
     assert dict(first) == pytest.approx(dict(second), rel=0, abs=0, nan_ok=True)
 
 
-def test_all_and_paper_groups():
+def test_groups_follow_the_proxies_metadata():
     assert list(zcnas.score(nb201_net(), batch(), "paper")) == list(PAPER_PROXIES)
+    assert set(PAPER_PROXIES) == {"grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"}  # Table 1
     assert sorted(zcnas.score(nb201_net(), batch(), "all")) == proxy_names()
+    assert list(zcnas.score(nb201_net(), batch(), "data-free")) == ["flops", "l2_norm", "params", "synflow"]
+    assert list(zcnas.score(nb201_net(), batch(), "label-free")) == ["flops", "jacob_cov", "l2_norm", "params", "synflow"]
+    # A group and a name mixed: order kept, repeats dropped.
+    assert list(zcnas.score(nb201_net(), batch(), "snip,data-free,params")) == ["snip", "flops", "l2_norm", "params",
+                                                                              "synflow"]
 
 
 def test_unknown_proxy_names_the_bad_one_and_the_valid_ones():
     with pytest.raises(ZcnasError) as info:
         zcnas.score(nb201_net(), batch(), ["snip", "synflw"])
     message = str(info.value)
-    assert "'synflw'" in message and all(name in message for name in PAPER_PROXIES)
+    assert "'synflw'" in message and all(name in message for name in [*PROXIES, *GROUPS])
+
+
+def test_unknown_group_names_the_groups():
+    with pytest.raises(ZcnasError, match="'data_free'.*data-free, label-free"):
+        zcnas.score(nb201_net(), batch(), "data_free")
 
 
 def test_gradient_proxies_share_one_forward_pass(monkeypatch):
@@ -93,16 +104,23 @@ class BatchFreeNet(nn.Module):
         return self.head(self.body(x).mean((2, 3)))
 
 
+def results(net, inputs, targets, needs, parts=1):
+    """The pass results `needs` on the batch in `parts` parts, read as a proxy needing them would."""
+    context = run_passes(net, inputs, targets, needs, parts)
+    with context.reading(needs):
+        return {name: context[name] for name in needs}
+
+
 def test_split_batch_gives_the_same_measurements():
     torch.manual_seed(0)
     net = BatchFreeNet()
     inputs, targets = batch(n=6, size=8, classes=5)
-    needs = {"gradients", "activations", "jacobian", "hessian"}
-    whole, split = measure(net, inputs, targets, needs, parts=1), measure(net, inputs, targets, needs, parts=4)
-    for a, b in zip(whole.grads + whole.hessian_grads, split.grads + split.hessian_grads):
+    needs = {"gradients", "channel_products", "jacobian", "hessian"}
+    whole, split = results(net, inputs, targets, needs), results(net, inputs, targets, needs, parts=4)
+    for a, b in zip(whole["gradients"] + whole["hessian"], split["gradients"] + split["hessian"]):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-8)
-    assert torch.allclose(whole.jacobian, split.jacobian, atol=1e-7)
-    for a, b in zip(whole.channel_products, split.channel_products):
+    assert torch.allclose(whole["jacobian"], split["jacobian"], atol=1e-7)
+    for a, b in zip(whole["channel_products"], split["channel_products"]):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-9)
 
 
@@ -124,12 +142,12 @@ def test_a_split_batch_changes_batchnorm_scores_exactly_as_separate_halves():
     net = BatchNormNet()
     inputs, targets = batch(n=8, size=8, classes=5)
     needs = {"gradients"}
-    split = measure(net, inputs, targets, needs, parts=2)
-    halves = [measure(net, inputs[i:i + 4], targets[i:i + 4], needs) for i in (0, 4)]
-    whole = measure(net, inputs, targets, needs)
-    for got, first, second, full in zip(split.grads, halves[0].grads, halves[1].grads, whole.grads):
+    split = results(net, inputs, targets, needs, parts=2)["gradients"]
+    halves = [results(net, inputs[i:i + 4], targets[i:i + 4], needs)["gradients"] for i in (0, 4)]
+    whole = results(net, inputs, targets, needs)["gradients"]
+    for got, first, second in zip(split, *halves):
         assert torch.allclose(got, 0.5 * first + 0.5 * second, rtol=1e-5, atol=1e-8)
-    assert not all(torch.allclose(a, b, rtol=1e-3) for a, b in zip(split.grads, whole.grads))
+    assert not all(torch.allclose(a, b, rtol=1e-3) for a, b in zip(split, whole))
 
     with pytest.warns(RuntimeWarning, match="BatchNorm"):
         two = zcnas.score(net, (inputs, targets), ["snip", "synflow", "params"], parts=2)
@@ -154,23 +172,23 @@ def test_scoring_rows_record_the_batch_parts(tmp_path):
 def test_gpu_timers_wait_for_queued_kernels(monkeypatch):
     """On CUDA a pass's kernels run asynchronously: its timer must synchronise before it
     reads the clock, or it measures only the launch. Simulated: synchronising takes 5 s."""
-    from zcnas.proxies import measure as measure_module
+    from zcnas.proxies import engine
 
     clock, synced = [0.0], []
-    monkeypatch.setattr(measure_module.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: clock[0])
 
     def synchronize(device=None):
         synced.append(device)
         clock[0] += 5
 
     monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
-    result = measure_module.Measurements([], [])
-    with measure_module._timed(result, "main", torch.device("cuda")):
+    seconds = {}
+    with engine._timed(seconds, "main", torch.device("cuda")):
         pass
-    assert result.seconds["main"] == 5 and len(synced) == 2
-    with measure_module._timed(result, "main", torch.device("cpu")):
+    assert seconds["main"] == 5 and len(synced) == 2
+    with engine._timed(seconds, "main", torch.device("cpu")):
         pass
-    assert result.seconds["main"] == 0 and len(synced) == 2
+    assert seconds["main"] == 0 and len(synced) == 2
 
 
 def test_out_of_memory_retries_with_the_batch_split():

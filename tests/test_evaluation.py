@@ -184,7 +184,9 @@ def test_a_lower_is_better_score_given_explicitly_gets_the_metrics_of_its_negati
 @pytest.fixture
 def lower_is_better_proxy(monkeypatch):
     """A registered proxy whose lower scores are better, for the length of one test."""
-    monkeypatch.setitem(PROXIES, "lowproxy", Proxy("lowproxy", lambda net, measurements: 0.0, frozenset(), False))
+    proxy = Proxy("lowproxy", lambda context: 0.0, frozenset(), higher_is_better=False, uses_labels=False,
+                  uses_data=False, citation="test", paper=False)
+    monkeypatch.setitem(PROXIES, "lowproxy", proxy)
     return "lowproxy"
 
 

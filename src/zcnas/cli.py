@@ -11,7 +11,7 @@ from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_min
 from .device import resolve_device
 from .errors import ZcnasError, choice_error
 from .files import check_table_path
-from .proxies import proxy_names, resolve_proxies
+from .proxies import GROUPS, proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
 from .spaces import get_space, space_names
 
@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--arch", help="one architecture: an NB201 string or an NB101 spec as JSON")
     which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' starts a comment line)")
     score.add_argument("--proxies", default="paper",
-                       help=f"comma-separated: {', '.join(proxy_names())}; or 'paper' (the six) or 'all'")
+                       help=f"comma-separated proxies ({', '.join(proxy_names())}) or groups ("
+                            + ", ".join(f"{name}: {group.description}" for name, group in GROUPS.items()) + ")")
     score.add_argument("--batch-size", type=int, default=64)
     score.add_argument("--dataload", default="random", help=f"minibatch selection: {', '.join(METHODS)}")
     score.add_argument("--minibatch", default="per_arch", choices=CONVENTIONS,

@@ -25,12 +25,17 @@ class Proxy:
 
 PROXIES: dict[str, Proxy] = {}
 
-# Group name -> which proxies it holds.
-GROUPS: dict[str, Callable[[Proxy], bool]] = {
-    "all": lambda proxy: True,
-    "paper": lambda proxy: proxy.paper,
-    "data-free": lambda proxy: not proxy.uses_data,
-    "label-free": lambda proxy: not proxy.uses_labels,
+@dataclass(frozen=True)
+class Group:
+    description: str
+    holds: Callable[[Proxy], bool]
+
+
+GROUPS: dict[str, Group] = {
+    "all": Group("every proxy", lambda proxy: True),
+    "paper": Group("the six of Abdelfattah et al. 2021", lambda proxy: proxy.paper),
+    "data-free": Group("reading no minibatch", lambda proxy: not proxy.uses_data),
+    "label-free": Group("reading no labels", lambda proxy: not proxy.uses_labels),
 }
 
 
@@ -60,7 +65,7 @@ def proxy_names() -> list[str]:
 
 def group(name: str) -> list[str]:
     """The proxies of a group, sorted by name."""
-    return [proxy for proxy in proxy_names() if GROUPS[name](PROXIES[proxy])]
+    return [proxy for proxy in proxy_names() if GROUPS[name].holds(PROXIES[proxy])]
 
 
 def resolve_proxies(names: str | Iterable[str]) -> list[Proxy]:

@@ -10,6 +10,15 @@ from typing import Any, Hashable, Protocol
 from torch import nn
 
 
+class FeatureNetwork(Protocol):
+    """What `SearchSpace.build` returns: a module that also names its feature modules."""
+
+    def feature_modules(self) -> dict[str, nn.Module]:
+        """name -> module whose output is a feature map: `stage1`, `stage2`, ... the end of
+        each stage (before any reduction to the next), in order, and `pre_pool`, the map
+        global pooling reads (for a proxy hooking them; see `zcnas.proxies.passes.tools`)."""
+
+
 class SearchSpace(Protocol):
     name: str
 
@@ -28,5 +37,5 @@ class SearchSpace(Protocol):
     def mutate(self, arch: Hashable, rng: random.Random) -> Hashable:
         """A random valid neighbour that differs from `arch`."""
 
-    def build(self, arch: Hashable, num_classes: int, **options: Any) -> nn.Module:
+    def build(self, arch: Hashable, num_classes: int, **options: Any) -> FeatureNetwork:
         """The network, initialised from torch's global RNG (seed it first)."""

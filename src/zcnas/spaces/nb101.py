@@ -128,8 +128,19 @@ def mutate_spec(spec: NB101Spec, rng: random.Random) -> NB101Spec:
             return child
 
 
+class NB101Network(Network):
+    """`nasbench_pytorch`'s network, naming its feature modules (see `zcnas.spaces.base.FeatureNetwork`)."""
+
+    def feature_modules(self) -> dict[str, nn.Module]:
+        """`stage1..3`: the last cell of each stack (a max-pool follows, but for the last);
+        `pre_pool`: the last cell, whose output the global mean reads."""
+        ends = [i - 1 for i, layer in enumerate(self.layers) if isinstance(layer, nn.MaxPool2d)]
+        stages = [self.layers[i] for i in [*ends, len(self.layers) - 1]]
+        return {**{f"stage{n}": cell for n, cell in enumerate(stages, 1)}, "pre_pool": self.layers[-1]}
+
+
 def build_network(spec: NB101Spec, num_classes: int = 10, stem_channels: int = 128, num_stacks: int = 3,
-                  modules_per_stack: int = 3) -> nn.Module:
+                  modules_per_stack: int = 3) -> NB101Network:
     """The `nasbench_pytorch` network, minus its parameters that the official model lacks.
 
     `nasbench_pytorch` puts a scalar parameter in every `Placeholder` (an identity stand-in
@@ -141,7 +152,7 @@ def build_network(spec: NB101Spec, num_classes: int = 10, stem_channels: int = 1
     # must stay on the CPU even inside a caller's `torch.device(...)` context.
     with torch.device("cpu"):
         model_spec = ModelSpec(np.array(spec.matrix, dtype=int), list(spec.ops))
-    network = Network(model_spec, num_labels=num_classes, stem_out_channels=stem_channels, num_stacks=num_stacks,
+    network = NB101Network(model_spec, num_labels=num_classes, stem_out_channels=stem_channels, num_stacks=num_stacks,
                       num_modules_per_stack=modules_per_stack)
     for cell in [module for module in network.modules() if isinstance(module, Cell)]:
         for ops in (cell.vertex_op, cell.input_op):
@@ -243,10 +254,10 @@ class _NB101Space:
         return mutate_spec(arch, rng)
 
     def build(self, arch: NB101Spec, num_classes: int = 10, stem_channels: int = 128, num_stacks: int = 3,
-              modules_per_stack: int = 3) -> nn.Module:
+              modules_per_stack: int = 3) -> NB101Network:
         return build_network(arch, num_classes, stem_channels, num_stacks, modules_per_stack)
 
 
 NB101 = _NB101Space()
 
-__all__ = ["NB101", "NB101Spec", "OPS", "parse_spec", "make_spec", "format_spec", "spec_hash", "build_network"]
+__all__ = ["NB101", "NB101Network", "NB101Spec", "OPS", "parse_spec", "make_spec", "format_spec", "spec_hash", "build_network"]

@@ -2,8 +2,6 @@
 
 import random
 
-from torch import nn
-
 from .cell import OPS, Cell, all_cells, canonical_key, format_cell, mutate_cell, parse_cell, sample_cell
 from .network import TinyNetwork
 
@@ -36,7 +34,7 @@ class _NB201Space:
         return all_cells()
 
     def build(self, arch: Cell, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
-              run_everything: bool = False) -> nn.Module:
+              run_everything: bool = False) -> TinyNetwork:
         return TinyNetwork(arch, num_classes, channels, cells_per_stage, run_everything)
 
 

@@ -116,3 +116,11 @@ class TinyNetwork(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.lastact(self.cells(self.stem(x)))
         return self.classifier(self.global_pooling(features).flatten(1))
+
+    def feature_modules(self) -> dict[str, nn.Module]:
+        """`stage1..3`: the last cell of each stage, whose output is the stage's features
+        (the reduction block follows); `pre_pool`: the final BatchNorm+ReLU, whose output
+        global pooling reads."""
+        ends = [i - 1 for i, block in enumerate(self.cells) if isinstance(block, ResNetBasicBlock)]
+        stages = [self.cells[i] for i in [*ends, len(self.cells) - 1]]
+        return {**{f"stage{n}": cell for n, cell in enumerate(stages, 1)}, "pre_pool": self.lastact}
