@@ -16,7 +16,7 @@ from .passes import Context, passes_for
 from .registry import Proxy, resolve_proxies
 
 SPLIT_EFFECT = ("BatchNorm normalises each part by its own statistics, so the scores of networks with BatchNorm "
-                "differ from whole-batch scores (synflow, params and flops do not read the batch and are unchanged)")
+                "differ from whole-batch scores (the data-free proxies, which read no batch, are unchanged)")
 
 
 class Scores(dict):
