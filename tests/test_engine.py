@@ -46,7 +46,8 @@ def test_groups_follow_the_proxies_metadata():
     assert set(PAPER_PROXIES) == {"grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"}  # Table 1
     assert sorted(zcnas.score(nb201_net(), batch(), "all")) == proxy_names()
     assert list(zcnas.score(nb201_net(), batch(), "data-free")) == ["flops", "l2_norm", "params", "synflow"]
-    assert list(zcnas.score(nb201_net(), batch(), "label-free")) == ["flops", "jacob_cov", "l2_norm", "params", "synflow"]
+    assert list(zcnas.score(nb201_net(), batch(), "label-free")) == [
+        "flops", "jacob_cov", "l2_norm", "nwot", "params", "swap", "synflow"]
     # A group and a name mixed: order kept, repeats dropped.
     assert list(zcnas.score(nb201_net(), batch(), "snip,data-free,params")) == ["snip", "flops", "l2_norm", "params",
                                                                               "synflow"]
