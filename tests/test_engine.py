@@ -45,11 +45,13 @@ def test_groups_follow_the_proxies_metadata():
     assert list(zcnas.score(nb201_net(), batch(), "paper")) == list(PAPER_PROXIES)
     assert set(PAPER_PROXIES) == {"grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"}  # Table 1
     assert sorted(zcnas.score(nb201_net(), batch(), "all")) == proxy_names()
-    assert list(zcnas.score(nb201_net(), batch(), "data-free")) == ["flops", "l2_norm", "params", "synflow"]
-    assert list(zcnas.score(nb201_net(), batch(), "label-free")) == ["flops", "jacob_cov", "l2_norm", "params", "synflow"]
+    az = ["az_complexity", "az_expressivity", "az_progressivity", "az_trainability"]
+    assert list(zcnas.score(nb201_net(), batch(), "data-free")) == [*az, "flops", "l2_norm", "params", "synflow"]
+    assert list(zcnas.score(nb201_net(), batch(), "label-free")) == [*az, "flops", "jacob_cov", "l2_norm", "params",
+                                                                     "synflow"]
     # A group and a name mixed: order kept, repeats dropped.
-    assert list(zcnas.score(nb201_net(), batch(), "snip,data-free,params")) == ["snip", "flops", "l2_norm", "params",
-                                                                              "synflow"]
+    assert list(zcnas.score(nb201_net(), batch(), "snip,data-free,params")) == ["snip", *az, "flops", "l2_norm",
+                                                                              "params", "synflow"]
 
 
 def test_unknown_proxy_names_the_bad_one_and_the_valid_ones():
