@@ -118,6 +118,21 @@ def test_trainability_estimates_each_block_jacobian_with_a_probe():
     assert zcnas.score(net, BATCH, ["az_trainability"])["az_trainability"] == pytest.approx(expected, rel=1e-9)
 
 
+class Zeros(nn.Module):
+    """Zeros outside the graph, as an NB201 cell of `none` edges returns."""
+
+    def forward(self, x):
+        return torch.zeros_like(x)
+
+
+def test_a_block_after_a_zero_cell_is_differentiated_at_zero():
+    # The zero cell's Jacobian is 0 (2 - 0 - 1/1e-6); the next block's is still 3, as in
+    # the reference, where the zeros are x * 0 and stay in the graph.
+    net = Blocks(ChannelMean(), Zeros(), Scale(3.0), channels=1)
+    expected = np.mean([2 - s - 1 / (s + 1e-6) for s in (0.0, 3.0)])
+    assert zcnas.score(net, BATCH, ["az_trainability"])["az_trainability"] == pytest.approx(expected, rel=1e-9)
+
+
 def test_an_identity_block_scores_minus_infinity_recorded_as_nan():
     net = Blocks(ChannelMean(), Scale(2.0), nn.Identity(), channels=1)
     with pytest.warns(RuntimeWarning, match="az_trainability gave -inf"):

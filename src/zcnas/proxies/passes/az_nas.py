@@ -94,8 +94,6 @@ def az_nas(context: Context) -> dict:
     rows_seen, sums, outer = [0] * len(blocks), [0.0] * len(blocks), [0.0] * len(blocks)
     matrices, identical = [0.0] * (len(blocks) - 1), [True] * (len(blocks) - 1)
     for part in context.gaussian_inputs(INPUT_SEED).tensor_split(context.parts):
-        if not len(part):
-            continue
         features = []
         with torch.set_grad_enabled(want_norms):
             # Tracked from the input, so that blocks without weights are differentiated too.
@@ -112,7 +110,7 @@ def az_nas(context: Context) -> dict:
             for index in range(1, len(features)):
                 f_in, f_out = features[index - 1], features[index]
                 g_out = rademacher(f_out.shape, probes).to(f_out.device)
-                g_in = _input_gradient(f_in, f_out, g_out)
+                g_in = _input_gradient(blocks[index], f_in, f_out, g_out)
                 identical[index - 1] &= g_in.shape == g_out.shape and bool(torch.equal(g_in, g_out))
                 matrices[index - 1] = matrices[index - 1] + jacobian_matrix(g_in, g_out)
     results = {"az_spectra": [covariance_eigenvalues(*moments) for moments in zip(sums, outer, rows_seen)]}
@@ -125,12 +123,16 @@ def az_nas(context: Context) -> dict:
     return results
 
 
-def _input_gradient(f_in: torch.Tensor, f_out: torch.Tensor, g_out: torch.Tensor) -> torch.Tensor:
-    """J^T g_out; zero where the output does not depend on the input (a cell of `none`
-    edges, whose zeros the reference also gets, as x * 0)."""
+def _input_gradient(block: nn.Module, f_in: torch.Tensor, f_out: torch.Tensor, g_out: torch.Tensor) -> torch.Tensor:
+    """J^T g_out, J the Jacobian of `block` at `f_in` (its output `f_out`). A cell of `none`
+    edges outputs zeros outside the graph (the reference's x * 0 stays in it): the next
+    block is then run again from those zeros, and the cell's own J is zero."""
     if f_out is f_in:
         return g_out
-    if not (f_in.requires_grad and f_out.requires_grad):
+    if not f_in.requires_grad:
+        f_in = f_in.detach().requires_grad_()
+        f_out = block(f_in)
+    if not f_out.requires_grad:
         return torch.zeros_like(f_in)
     (g_in,) = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True)
     return torch.zeros_like(f_in) if g_in is None else g_in
