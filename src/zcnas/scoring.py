@@ -25,6 +25,7 @@ from .files import check_table_path, write_table
 from .fingerprint import source_digest
 from .journal import Journal
 from .proxies import resolve_proxies, score
+from .proxies.az_nas import with_az_nas
 from .proxies.engine import SPLIT_EFFECT
 from .seeding import derive_seed, seeded
 from .spaces import SearchSpace
@@ -136,6 +137,9 @@ def score_architectures(
     architecture, in the order given. `workers` processes of `job.threads` torch
     threads each score in parallel; the table does not depend on their number.
 
+    A table holding the four AZ-NAS components (group `az_nas`) also gets their
+    set-level aggregate, column `az_nas`, ranked among its rows (`zcnas.proxies.az_nas`).
+
     Seconds are measurements of the machine, not results: with `timings_out` the
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
     is the same bit for bit on every rerun. The returned table has them all.
@@ -158,7 +162,8 @@ def score_architectures(
                 journal.append(row)
                 bar.update()
         rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
-        table = pd.DataFrame([rows[name] for name in names])
+        # The AZ-NAS aggregate ranks each row among the table's, so it is added over the whole table.
+        table = with_az_nas(pd.DataFrame([rows[name] for name in names]))
         split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
         if split:
             warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
