@@ -27,6 +27,7 @@ from torch import nn
 
 import zcnas
 from zcnas.proxies import PROXIES
+from zcnas.proxies.engine import run_passes
 from zcnas.spaces.nb101 import NB101
 from zcnas.spaces.nb201 import NB201
 
@@ -54,6 +55,26 @@ def test_zico_sums_the_log_of_mean_over_std_per_layer():
     # 2 log(16 / (3 sqrt 2)); keeping the zero-std weights or the unused layer, inf or NaN;
     # other minibatches than the two halves in order, other ratios.
     assert zcnas.score(TwoHeads(), ZICO_BATCH, ["zico"])["zico"] == pytest.approx(2 * math.log(16 / 3), rel=1e-12)
+
+
+G1 = [[-0.25, 0.25, -0.5], [0.25, -0.25, 0.5]]  # the module docstring's per-minibatch gradients
+G2 = [[-1.0, 0.0, -0.5], [1.0, 0.0, 0.5]]
+
+
+@pytest.mark.parametrize("parts, forward_sizes", [(1, [2, 2]), (2, [2, 2]), (3, [1, 1, 1, 1]), (4, [1, 1, 1, 1])])
+def test_minibatch_gradients_are_the_halves_gradients_also_when_measured_in_pieces(parts, forward_sizes):
+    # After an out-of-memory split (parts > 2) each half is measured in pieces, here one
+    # sample each, whose share-weighted gradients add up to the half's: unweighted they
+    # would be 2 g1 and 2 g2, and a dropped piece would change them.
+    net = TwoHeads()
+    sizes = []
+    net.a.register_forward_hook(lambda module, args, output: sizes.append(len(output)))
+    context = run_passes(net, *ZICO_BATCH, ["minibatch_gradients"], parts)
+    with context.reading(["minibatch_gradients"]):
+        a_grads, b_grads, unused_grads = context["minibatch_gradients"]
+    assert sizes == forward_sizes
+    assert torch.equal(a_grads, torch.tensor([G1, G2])) and torch.equal(b_grads, a_grads)
+    assert torch.equal(unused_grads, torch.zeros(2, 2, 3))
 
 
 def test_zico_reads_the_labels():
