@@ -187,7 +187,8 @@ def test_bad_params_fail_before_any_work(project, tmp_path):
     shutil.copytree(root, bad, ignore=shutil.ignore_patterns("data", ".dvc"))
     (bad / "params.yaml").write_text(yaml.safe_dump(params))
     result = subprocess.run(["python", "stages/score.py", "--ground-truth", "data/benchmarks", "--data-dir",
-                             "data/raw", "--out", "data/scores", "--journals", "data/journals"], cwd=bad, env=env, capture_output=True, text=True)
+                             "data/raw", "--out", "data/scores", "--journals", "data/journals",
+                             "--timings", "data/timings/score"], cwd=bad, env=env, capture_output=True, text=True)
     assert result.returncode == 2
     assert "score.proxies" in result.stderr and "'synflw'" in result.stderr and "Traceback" not in result.stderr
     assert not (bad / "data" / "scores").exists()
