@@ -24,8 +24,9 @@ from zcnas.evaluation import (
 from zcnas.evaluation import pairs
 from zcnas.evaluation.plots import CostSeries, axis_scale, plot_rho_vs_cost, plot_score_scatter
 from zcnas.evaluation.training_curves import epoch_correlations, final_epoch_summary
-from zcnas.pipeline.report import detail_table, econas_section
+from zcnas.pipeline.report import detail_table, econas_section, ensemble_notes
 from zcnas.proxies import PROXIES
+from zcnas.proxies.az_nas import log_rank_sum
 from zcnas.proxies.registry import Proxy
 
 # Five architectures a..e with test accuracy 1..5 and a proxy that swaps b/c and d/e.
@@ -213,6 +214,40 @@ def test_the_vote_and_ensemble_orient_lower_is_better_members(lower_is_better_pr
     # mean [1.5, 1.5, 3.5, 3.5]: two tied pairs, the four others right -> rho = 0.8944, pairwise 5/6.
     assert report["ensemble"]["spearman_test"] == pytest.approx(stats.spearmanr([1.5, 1.5, 3.5, 3.5], [1, 2, 3, 4])[0])
     assert report["ensemble"]["pairwise_test"] == pytest.approx(5 / 6)
+
+
+def test_the_log_rank_sum_orients_members_and_ranks_a_missing_value_last(lower_is_better_proxy):
+    # Three cells with test accuracy 1, 2, 3; p is higher-is-better, the other lower-is-better with
+    # cell b missing. p ranks [1, 3, 2]; the other, negated to [-3, nan, -1], ranks [2, 1, 3] with the
+    # missing value last. Sums of log(rank / 3): a = log(1/3) + log(2/3), b = log(1) + log(1/3),
+    # c = log(2/3) + log(1): increasing, so rho = tau = 1 on all three cells.
+    name = lower_is_better_proxy
+    scores, truth = tables({"p": [10.0, 30.0, 20.0], name: [3.0, math.nan, 1.0]}, test=[1.0, 2.0, 3.0])
+    oriented = pd.DataFrame({"p": [10.0, 30.0, 20.0], name: [-3.0, math.nan, -1.0]})
+    assert log_rank_sum(oriented, ["p", name]).tolist() == pytest.approx(
+        [math.log(1 / 3) + math.log(2 / 3), math.log(1 / 3), math.log(2 / 3)])
+    report = evaluate_dataset(scores, truth, [], vote=None, ensemble=None, log_rank=["p", name], resamples=10)
+    assert report["log_rank"]["proxies"] == ["p", name]
+    assert (report["log_rank"]["n"], report["log_rank"]["nan"]) == (3, 0)
+    assert report["log_rank"]["spearman_test"] == pytest.approx(1.0)
+    assert report["log_rank"]["kendall_test"] == pytest.approx(1.0)
+    # Unoriented (higher taken as better) the other ranks [3, 1, 2]: a and b tie at log(1/3), below c.
+    unoriented = evaluate_dataset(scores, truth, [], vote=None, ensemble=None, log_rank=["p", name], resamples=0,
+                                  directions={name: True})["log_rank"]
+    assert unoriented["spearman_test"] == pytest.approx(stats.spearmanr([1.5, 1.5, 3], [1, 2, 3])[0])
+
+
+def test_the_report_says_what_each_ensemble_combines():
+    notes = ensemble_notes({"p": {}, "log_rank": {"proxies": ["p", "q"]}})
+    assert notes == ["`log_rank`: AZ-NAS's sum of log(rank / M) over p, q (every cell, a missing score ranked last).",
+                     ""]
+    assert ensemble_notes({"p": {}}) == []
+
+
+def test_the_log_rank_sum_names_an_unscored_member():
+    scores, truth = tables({"p": PROXY})
+    with pytest.raises(ZcnasError, match="unknown proxy column 'q'; expected one of: p"):
+        evaluate_dataset(scores, truth, vote=None, ensemble=None, log_rank=["p", "q"], resamples=0)
 
 
 def test_directions_must_name_evaluated_columns_and_be_booleans():

@@ -50,6 +50,11 @@ def test_unknown_top_level_section_is_refused():
         ({"seed": 4.5}, ["seed"]),
         ({"evaluate": {"top_fraction": 1.5}}, ["evaluate.top_fraction"]),
         ({"evaluate": {"vote": ["snap"]}}, ["evaluate.vote", "'snap'"]),
+        ({"evaluate": {"log_rank": ["snap"]}}, ["evaluate.log_rank", "'snap'"]),
+        ({"evaluate": {"fewshot_k": 0}}, ["evaluate.fewshot_k", "greater than or equal to 1"]),
+        ({"score": {"sample": 50}, "evaluate": {"fewshot_k": 49}},
+         ["evaluate.fewshot_k 49", "score.sample 50", "expected 1 to 48"]),
+        ({"evaluate": {"log_rank": ["synflow", "zico"]}}, ["evaluate.log_rank names zico", "score.proxies"]),
         ({"score": {"proxies": ["snip", "synflow"]}}, ["evaluate.vote names jacob_cov", "score.proxies"]),
     ],
 )

@@ -1,4 +1,4 @@
-"""Judging proxies against ground-truth accuracy: rank metrics, the vote, the ensemble.
+"""Judging proxies against ground-truth accuracy: rank metrics, the vote, the ensembles.
 
 Plots live in `zcnas.evaluation.plots`, imported separately so that the metrics
 work without matplotlib.
@@ -11,6 +11,9 @@ from .report import (
     DEFAULT_ENSEMBLE,
     DEFAULT_VOTE,
     ENSEMBLE,
+    FEWSHOT,
+    FEWSHOT_CURVE,
+    LOG_RANK,
     VOTE,
     evaluate_dataset,
     higher_is_better,
@@ -24,6 +27,9 @@ __all__ = [
     "DEFAULT_ENSEMBLE",
     "DEFAULT_VOTE",
     "ENSEMBLE",
+    "FEWSHOT",
+    "FEWSHOT_CURVE",
+    "LOG_RANK",
     "VOTE",
     "ci_bounds",
     "ci_metrics",

@@ -20,14 +20,16 @@ import pandas as pd
 
 from ..errors import ZcnasError
 from ..proxies import PROXIES
+from ..proxies.az_nas import log_rank_sum
 from .bootstrap import ci_metrics, spearman_interval
+from .fewshot import fewshot, fewshot_curve
 from .pairs import pairwise_accuracy
 from .ranks import kendall, rank_average, spearman, top_overlap
 
 # The paper's vote (Abdelfattah et al. 2021, Sec. 5): the three best proxies on NB201.
 DEFAULT_VOTE = ("synflow", "jacob_cov", "snip")
 DEFAULT_ENSEMBLE = DEFAULT_VOTE
-VOTE, ENSEMBLE = "vote", "ensemble"
+VOTE, ENSEMBLE, LOG_RANK, FEWSHOT, FEWSHOT_CURVE = "vote", "ensemble", "log_rank", "fewshot", "fewshot_curve"
 _SECONDS = "seconds_"
 
 
@@ -78,27 +80,34 @@ def evaluate_dataset(
     *,
     vote: Sequence[str] | None = DEFAULT_VOTE,
     ensemble: Sequence[str] | None = DEFAULT_ENSEMBLE,
+    log_rank: Sequence[str] | None = None,
+    fewshot_k: int | None = None,
     top_fraction: float = 0.1,
     resamples: int = 1000,
     seed: int = 0,
     dataset: str = "",
     directions: Mapping[str, bool] | None = None,
 ) -> dict[str, dict]:
-    """Metrics of each proxy, the vote and the rank-average ensemble on one dataset.
+    """Metrics of each proxy, the vote, the rank-average ensemble and the log-rank sum on one dataset.
 
     Returns {proxy: {"spearman_test", "spearman_val", "kendall_test", "top10_test",
     "pairwise_test", "spearman_test_ci_low", "spearman_test_ci_high", "n", "nan",
     "seconds_per_arch"}, "vote": {"proxies", "pairwise_test", "n", "nan"},
-    "ensemble": {"proxies", ...as a proxy}}. Every metric is of the oriented score
+    "ensemble": {"proxies", ...as a proxy}, "log_rank": {"proxies", ...as a proxy}}.
+    The ensemble ranks only rows where every member is finite; the log-rank sum (AZ-NAS's
+    aggregate, `log_rank_sum`) ranks every row, a missing member value last. Every metric is of the oriented score
     (see the module docstring); `directions` ({column: higher_is_better}) overrides
     the registry. `top10_test` keeps its name whatever `top_fraction` is (the JSON key
     the stage reads); `dataset` only seeds the bootstrap; `resamples=0` skips it
-    (interval bounds None). `vote` or `ensemble` None leaves it out.
+    (interval bounds None). `vote`, `ensemble` or `log_rank` None
+    leaves it out (`log_rank` by default: the pipeline names its members in `evaluate.log_rank`).
+    `fewshot_k` adds "fewshot" (`fewshot.fewshot` over `proxies`, k = `fewshot_k`) and
+    "fewshot_curve" (`fewshot.fewshot_curve`), both seeded by `seed`; None leaves them out.
     """
     # A canonical row order, so that bootstrap resamples do not depend on how the tables were sorted.
     table = join_truth(scores, truth).sort_values("arch", ignore_index=True)
     proxies = list(proxy_columns(table) if proxies is None else proxies)
-    used = [*proxies, *(vote or ()), *(ensemble or ())]
+    used = [*proxies, *(vote or ()), *(ensemble or ()), *(log_rank or ())]
     _require_columns(table, used)
     table = _oriented(table, set(used), directions or {})
     settings = dict(top_fraction=top_fraction, resamples=resamples, seed=seed, dataset=dataset)
@@ -111,6 +120,13 @@ def evaluate_dataset(
         combined[ranked] = rank_average([table.loc[ranked, member] for member in ensemble])
         metrics = _evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)
         report[ENSEMBLE] = {"proxies": list(ensemble), **metrics}
+    if log_rank:
+        # The table is oriented, so every member is higher-is-better as log_rank_sum expects.
+        metrics = _evaluate_score(table, LOG_RANK, log_rank_sum(table, log_rank), log_rank, **settings)
+        report[LOG_RANK] = {"proxies": list(log_rank), **metrics}
+    if fewshot_k is not None:
+        report[FEWSHOT] = json_safe(fewshot(table, proxies, fewshot_k, seed))
+        report[FEWSHOT_CURVE] = json_safe(fewshot_curve(table, proxies, seed))
     return report
 
 
@@ -201,10 +217,14 @@ def metrics_table(reports: Mapping[str, Mapping[str, Mapping]]) -> pd.DataFrame:
     """One row per (dataset, method) of `{dataset: evaluate_dataset(...)}`, for CSV output.
 
     Member lists become `a+b+c`; metrics a method lacks (e.g. the vote's correlations) are empty.
+    Each point of the few-shot curve is a row `fewshot_curve/<k>` (its skipped k are in the JSON).
     """
     rows = []
     for dataset, report in reports.items():
-        for method, metrics in report.items():
+        methods = {method: metrics for method, metrics in report.items() if method != FEWSHOT_CURVE}
+        curve = report.get(FEWSHOT_CURVE, {"points": {}})["points"]
+        methods.update({f"{FEWSHOT_CURVE}/{k}": point for k, point in curve.items()})
+        for method, metrics in methods.items():
             row = {"dataset": dataset, "method": method}
             for key, value in metrics.items():
                 row[key] = "+".join(value) if key == "proxies" else value

@@ -28,6 +28,8 @@ def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, tim
         dataset_truth = truth.loc[truth["dataset"] == dataset, ["arch", "val_acc", "test_acc"]]
         report[dataset] = evaluate_dataset(
             scores, dataset_truth, params.score.proxies, vote=params.evaluate.vote, ensemble=params.evaluate.ensemble,
+            log_rank=params.evaluate.log_rank,
+            fewshot_k=params.evaluate.fewshot_k,
             top_fraction=params.evaluate.top_fraction, resamples=params.evaluate.bootstrap, seed=params.seed,
             dataset=dataset,
         )

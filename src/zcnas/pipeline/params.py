@@ -115,8 +115,10 @@ class EvaluateParams(Section):
     top_fraction: float = Field(0.1, gt=0, le=1)
     vote: list[str] = ["synflow", "jacob_cov", "snip"]
     ensemble: list[str] = ["synflow", "jacob_cov", "snip"]
+    log_rank: list[str] = ["synflow", "jacob_cov", "snip"]
+    fewshot_k: StrictInt = Field(100, ge=1)
 
-    @field_validator("vote", "ensemble")
+    @field_validator("vote", "ensemble", "log_rank")
     @classmethod
     def _proxies(cls, values: list[str]) -> list[str]:
         return [_proxy(v) for v in values]
@@ -231,11 +233,15 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _evaluated_proxies_are_scored(self):
-        for key in ("vote", "ensemble"):
+        for key in ("vote", "ensemble", "log_rank"):
             missing = [p for p in getattr(self.evaluate, key) if p not in self.score.proxies]
             if missing:
                 raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which score.proxies does not compute "
                                  f"({', '.join(self.score.proxies)})")
+        if self.score.sample != "all" and self.evaluate.fewshot_k > self.score.sample - 2:
+            raise ValueError(f"evaluate.fewshot_k {self.evaluate.fewshot_k} leaves fewer than two of the "
+                             f"score.sample {self.score.sample} cells to evaluate on; expected 1 to "
+                             f"{self.score.sample - 2}")
         if self.score.sample != "all" and self.econas.sample > self.score.sample:
             raise ValueError(f"econas.sample {self.econas.sample} exceeds score.sample {self.score.sample}: "
                              "reduced training runs on a subset of the scored architectures")

@@ -54,6 +54,8 @@ def detail_table(dataset_metrics: dict) -> list[str]:
                "seconds_per_arch"]
     lines = ["| proxy | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for proxy, entry in dataset_metrics.items():
+        if proxy == "fewshot_curve":  # a table of its own, fewshot_curve_table
+            continue
         values = []
         for column in columns:
             value = entry.get(column)
@@ -67,6 +69,30 @@ def detail_table(dataset_metrics: dict) -> list[str]:
                 values.append(_number(value, 3))
         lines.append(f"| {proxy} | " + " | ".join(values) + " |")
     return lines
+
+
+def ensemble_notes(dataset_metrics: dict) -> list[str]:
+    """What the `ensemble` and `log_rank` rows combine, from their metrics' member lists."""
+    meanings = {"ensemble": "mean rank of {} (on the cells where all are finite)",
+                "log_rank": "AZ-NAS's sum of log(rank / M) over {} (every cell, a missing score ranked last)"}
+    notes = [f"`{method}`: {meaning.format(', '.join(dataset_metrics[method]['proxies']))}."
+             for method, meaning in meanings.items() if method in dataset_metrics]
+    return [" ".join(notes), ""] if notes else []
+
+
+def fewshot_curve_table(dataset_metrics: dict) -> list[str]:
+    """The few-shot learning curve: mean [min, max] of rho and tau over the splits at each k."""
+    if "fewshot_curve" not in dataset_metrics:
+        return []
+    curve = dataset_metrics["fewshot_curve"]
+    lines = ["Few-shot: a gradient-boosted model over every proxy, trained on k labelled cells' test accuracy, "
+             "judged on the rest; mean [min, max] over the seeded splits.", "",
+             "| k | ρ test | τ test |", "|---|---|---|"]
+    for k, point in curve["points"].items():
+        cells = [f"{_number(point[m])} [{_number(point[m + '_min'])}, {_number(point[m + '_max'])}]"
+                 for m in ("spearman_test", "kendall_test")]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return lines + ([curve["note"], ""] if "note" in curve else [""])
 
 
 # The paper's reduced-training baselines on NAS-Bench-201 CIFAR-10 (Spearman rho).
@@ -215,7 +241,8 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
     for dataset, dataset_metrics in metrics.items():
         lines += [f"## {DATASET_TITLES.get(dataset, dataset)} in detail", "",
                   "seconds_per_arch: median cost of the proxy alone on one architecture, network construction "
-                  "excluded, on this machine.", "", *detail_table(dataset_metrics), ""]
+                  "excluded, on this machine.", "", *ensemble_notes(dataset_metrics), *detail_table(dataset_metrics),
+                  "", *fewshot_curve_table(dataset_metrics)]
         if plots_dir is not None:
             relative = os.path.relpath(plots_dir, Path(out).parent)
             lines += [f"![rho against cost]({relative}/{dataset}-rho-vs-cost.png)", ""]

@@ -91,16 +91,22 @@ def az_complexity(context) -> float:
     return context["flops"]
 
 
-def az_nas_scores(table: pd.DataFrame) -> pd.Series:
-    """The AZ-NAS aggregate of each row: sum over the four components of log(rank / M), the
-    ranks ascending among the table's M rows, ties averaged (scipy's `rankdata`, as the
-    reference), a missing (NaN) component ranked below every other (the reference records
-    NaN and -inf as -inf)."""
+def log_rank_sum(table: pd.DataFrame, columns) -> pd.Series:
+    """AZ-NAS's aggregate of `columns` (each higher-is-better) for each row: sum over the
+    columns of log(rank / M), the ranks ascending among the table's M rows, ties averaged
+    (scipy's `rankdata`, as the reference), a missing (NaN) value ranked below every other
+    (the reference records NaN and -inf as -inf). So every row gets a finite score, 0 for
+    the best row in every column. `zcnas.evaluation` uses it over any set of proxies."""
     total = pd.Series(0.0, index=table.index)
-    for name in COMPONENTS:
+    for name in columns:
         ranks = table[name].astype(float).fillna(-math.inf).rank(method="average")
         total += np.log(ranks / len(table))
     return total
+
+
+def az_nas_scores(table: pd.DataFrame) -> pd.Series:
+    """The AZ-NAS aggregate of each row: `log_rank_sum` of the four components."""
+    return log_rank_sum(table, COMPONENTS)
 
 
 def with_az_nas(table: pd.DataFrame) -> pd.DataFrame:
