@@ -33,6 +33,8 @@ from pathlib import Path
 
 import torch
 
+from .fingerprint import source_digest
+
 EXPERIMENT = "zcnas"
 STORE_DIR = Path("mlruns")
 ERROR_TAG = "zcnas.error"
@@ -82,13 +84,10 @@ def code_fingerprint() -> str:
     Content, not git state, identifies a pipeline run: `dvc exp run` stages files in
     git between stages, which changes `git diff` but not the code.
     """
-    package = Path(__file__).resolve().parent
-    files = sorted(package.rglob("*.py")) + sorted(Path("stages").glob("*.py")) + [Path("dvc.yaml")]
-    digest = hashlib.sha256()
-    for path in files:
+    digest = hashlib.sha256(source_digest(".").encode())  # the whole package, as scoring journals hash it
+    for path in sorted(Path("stages").glob("*.py")) + [Path("dvc.yaml")]:
         if path.is_file():
-            name = path.relative_to(package) if path.is_relative_to(package) else path
-            digest.update(f"{name}\0".encode() + path.read_bytes() + b"\0")
+            digest.update(f"{path}\0".encode() + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
