@@ -58,7 +58,8 @@ def project(tmp_path_factory):
 
         env.pop("ZCNAS_MIRROR", None)
         write_synthetic_nb201(root / "data" / "raw" / "nb201" / "accuracy.csv", seed=0)
-        write_image_folder(root / "data" / "raw", "cifar10", per_class=4)
+        # Enough images that the smoke profile's smallest shares (s 0.002, val 0.01) hold some.
+        write_image_folder(root / "data" / "raw", "cifar10", per_class=100)
         real = False
     (root / ".gitignore").write_text("/data/raw\n")
     run(["git", "init", "-q"], root, env)
