@@ -244,3 +244,40 @@ def test_a_cell_cut_off_from_its_input_scores_nan_not_a_crash():
     assert math.isnan(scores["jacob_cov"])
     # No path from input to output: no synaptic flow through any weight, but weights exist.
     assert scores["synflow"] == 0 and scores["params"] > 0
+
+
+def test_a_network_without_parameters_scores_where_its_batch_is():
+    scores = zcnas.score(nn.Flatten(), (torch.randn(3, 2), torch.tensor([0, 1, 0])), ["params", "l2_norm"])
+    assert dict(scores) == {"params": 0.0, "l2_norm": 0.0}
+
+
+def test_proxies_reading_space_features_are_refused_on_a_bare_module_naming_why():
+    net = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU())
+    with pytest.raises(ZcnasError) as raised:
+        zcnas.score(net, (torch.randn(2, 3, 4, 4), torch.tensor([0, 1])), ["synflow", "zen", "az_trainability"])
+    message = str(raised.value)
+    assert "zen (its pass 'zen' calls feature_modules())" in message
+    assert "az_trainability (its pass 'az_nas' calls blocks())" in message
+    assert "synflow" not in message
+
+
+def test_a_proxy_failing_other_than_numerically_stops_naming_itself(monkeypatch):
+    from zcnas.proxies.registry import Proxy
+
+    def broken(context):
+        raise KeyError("oops")
+
+    monkeypatch.setitem(PROXIES, "broken", Proxy("broken", broken, frozenset(), True, False, False, "none", False))
+    with pytest.raises(ZcnasError, match="proxy broken failed on this Linear: KeyError"):
+        zcnas.score(nn.Linear(2, 2), (torch.randn(3, 2), torch.tensor([0, 1, 0])), ["broken"])
+
+
+def test_scoring_refuses_a_space_whose_networks_lack_a_protocol_method_before_any_work(tmp_path, monkeypatch):
+    from zcnas.data import Minibatches
+    from zcnas.scoring import ScoringJob, score_architectures
+
+    monkeypatch.delattr(type(NB201.build(NB201.sample(random.Random(0)))), "blocks")
+    job = ScoringJob(NB201, ("synflow", "az_expressivity"), Minibatches.shared(*batch(n=4)), 10, seed=0, device="cpu")
+    with pytest.raises(ZcnasError, match="space nb201: .*az_expressivity \\(its pass 'az_nas' calls blocks\\(\\)\\)"):
+        score_architectures(job, [NB201.sample(random.Random(1))], tmp_path / "scores.parquet")
+    assert list(tmp_path.iterdir()) == []

@@ -103,7 +103,7 @@ def test_reading_an_undeclared_result_fails_even_when_it_was_computed(registries
     def sneaky(context):
         return context["jacobian"].sum()
 
-    with pytest.raises(KeyError, match="'jacobian' is read but not declared"):
+    with pytest.raises(ZcnasError, match="proxy sneaky failed .*KeyError.*'jacobian' is read but not declared"):
         zcnas.score(nn.Linear(3 * 8 * 8, 3), (batch()[0].flatten(1), batch()[1]), ["sneaky", "jacob_cov"])
 
 
@@ -185,7 +185,7 @@ def test_feature_modules_give_the_stage_ends_and_what_global_pooling_reads(space
 
 
 def test_a_network_without_feature_modules_is_a_clear_error():
-    with pytest.raises(ZcnasError, match="Linear does not name its feature modules"):
+    with pytest.raises(ZcnasError, match="Linear has no feature_modules\(\)"):
         feature_modules(nn.Linear(2, 2))
 
 

@@ -16,7 +16,7 @@ from torch import nn
 import zcnas
 from zcnas.proxies import GROUPS, PROXIES, resolve_proxies
 from zcnas.proxies.az_nas import COMPONENTS, az_nas_scores, isotropy, progressivity, trainability, with_az_nas
-from zcnas.proxies.passes.az_nas import INPUT_SEED, covariance_eigenvalues, feature_blocks
+from zcnas.proxies.passes.az_nas import INPUT_SEED, covariance_eigenvalues
 from zcnas.scoring import score_architectures
 from zcnas.spaces.nb101 import NB101
 from zcnas.spaces.nb201 import NB201
@@ -47,8 +47,8 @@ class ChannelMean(nn.Module):
 
 
 class Blocks(nn.Module):
-    """Laid out as an NB201 network (`stem`, `cells`), with a linear head the score needs
-    for its device; AZ-NAS does not run the head."""
+    """A network of blocks (a stem, then cells) with a linear head the score needs for its
+    device; AZ-NAS does not run the head."""
 
     def __init__(self, stem: nn.Module, *cells: nn.Module, channels: int):
         super().__init__()
@@ -57,6 +57,9 @@ class Blocks(nn.Module):
 
     def forward(self, x):
         return self.head(self.cells(self.stem(x)).mean((2, 3)))
+
+    def blocks(self) -> list[nn.Module]:
+        return [self.stem, *self.cells]
 
 
 def spectrum_of(features: torch.Tensor) -> torch.Tensor:
@@ -206,7 +209,7 @@ def test_the_callers_network_and_rng_are_untouched():
 def test_scores_nb201_and_nb101(space, arch, options, blocks):
     torch.manual_seed(0)
     net = space.build(space.parse(arch), num_classes=10, **options)
-    assert len(feature_blocks(net)) == blocks
+    assert len(net.blocks()) == blocks
     scores = zcnas.score(net, (torch.randn(2, 3, 32, 32), torch.tensor([0, 1])), "az_nas")
     assert all(math.isfinite(scores[name]) for name in COMPONENTS)
     assert scores["az_trainability"] < 0  # 2 - s - 1/s < 0 unless s = 1 exactly

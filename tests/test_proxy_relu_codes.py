@@ -173,3 +173,25 @@ def test_nb201_runs_every_edge_for_the_codes_as_the_official_network_does():
     assert scores(lean, batch) == pytest.approx(scores(full, batch))
     # and the switch is put back.
     assert not any(getattr(module, "run_everything", False) for module in lean.modules())
+
+
+def test_swap_reg_scales_swap_by_the_gaussian_of_the_parameter_count_in_thousands():
+    """conv_relu has 3 weights: P = 0.003 thousand, so the factor is exp(-(0.003 - mu)^2 / sigma);
+    2000 extra parameters (a bias-free 1x1 conv of 2000 outputs, outside the ReLU codes'
+    reach) move P to 2.003 thousand."""
+    from zcnas.proxies.relu_patterns import SWAP_REG_MU, SWAP_REG_SIGMA
+
+    factor = math.exp(-((0.003 - SWAP_REG_MU) ** 2) / SWAP_REG_SIGMA)
+    assert scores(conv_relu(), HAND, ["swap_reg"])["swap_reg"] == pytest.approx(HAND_SWAP * factor, rel=1e-12)
+
+    class WithSpareWeights(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.spare = conv_relu(), nn.Parameter(torch.zeros(2000))
+
+        def forward(self, x):
+            return self.body(x)
+
+    bigger = math.exp(-((2.003 - SWAP_REG_MU) ** 2) / SWAP_REG_SIGMA)
+    assert bigger > factor
+    assert scores(WithSpareWeights(), HAND, ["swap_reg"])["swap_reg"] == pytest.approx(HAND_SWAP * bigger, rel=1e-12)

@@ -7,6 +7,7 @@ order, the process or the number of workers that computed it.
 """
 
 import multiprocessing
+import random
 import time
 import warnings
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from .errors import ZcnasError
 from .files import check_table_path, write_table
 from .fingerprint import source_digest
 from .journal import Journal
-from .proxies import resolve_proxies, score
+from .proxies import check_supported, resolve_proxies, score
 from .proxies.az_nas import with_az_nas
 from .proxies.engine import SPLIT_EFFECT
 from .seeding import derive_seed, seeded
@@ -144,13 +145,13 @@ def score_architectures(
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
     is the same bit for bit on every rerun. The returned table has them all.
     """
-    resolve_proxies(job.proxies)  # fail on a bad name before any work
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
     out = check_table_path(out)
     if timings_out is not None:
         timings_out = check_table_path(timings_out)
     archs = list(dict.fromkeys(archs))
+    check_space_supports(job.space, job.proxies, job.num_classes, archs[:1])
     names = [job.space.format(arch) for arch in archs]
     journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings())
     try:
@@ -176,6 +177,19 @@ def score_architectures(
     finally:
         journal.close()  # releases the lock; a failed run's journal stays for the rerun
     return table
+
+
+def check_space_supports(space: SearchSpace, proxies: Iterable[str], num_classes: int, archs: list) -> None:
+    """Before any work: ZcnasError for an unknown proxy or group, or for proxies the space's
+    networks cannot serve (checked on the first of `archs`, or a sampled one)."""
+    resolve_proxies(proxies)
+    with seeded(0):
+        arch = archs[0] if archs else space.sample(random.Random(0))
+        net = space.build(arch, num_classes=num_classes)
+    try:
+        check_supported(net, proxies)
+    except ZcnasError as exc:
+        raise ZcnasError(f"space {space.name}: {exc}") from None
 
 
 def _run(job: ScoringJob, archs: list, workers: int):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
-from ..proxies import proxy_names
+from ..proxies import proxy_names, resolve_proxies
 from ..spaces import space_names
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -38,6 +38,16 @@ def _positive_or_word(value, key: str, word: str):
 
 def _proxy(value: str) -> str:
     return _known("proxy", value, proxy_names())
+
+
+def _proxy_list(values: list[str]) -> list[str]:
+    """Proxy names, each group name (`all`, `paper`, ...) replaced by its members."""
+    if not values:
+        raise ValueError("name at least one proxy")
+    try:
+        return [proxy.name for proxy in resolve_proxies(values)]
+    except ZcnasError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class FetchParams(Section):
@@ -75,9 +85,7 @@ class ScoreParams(Section):
     @field_validator("proxies")
     @classmethod
     def _proxies(cls, values: list[str]) -> list[str]:
-        if not values:
-            raise ValueError("name at least one proxy")
-        return [_proxy(v) for v in values]
+        return _proxy_list(values)
 
     @field_validator("sample")
     @classmethod
@@ -121,7 +129,7 @@ class EvaluateParams(Section):
     @field_validator("vote", "ensemble", "log_rank")
     @classmethod
     def _proxies(cls, values: list[str]) -> list[str]:
-        return [_proxy(v) for v in values]
+        return _proxy_list(values)
 
 
 class EconasParams(Section):

@@ -6,7 +6,7 @@ Every module of this package is imported here, so a new proxy is one new file.
 import importlib
 import pkgutil
 
-from .engine import Scores, score
+from .engine import Scores, check_supported, score
 from .passes import register_pass
 from .registry import GROUPS, PROXIES, group, proxy_names, register, resolve_proxies
 
@@ -16,5 +16,5 @@ for _module in pkgutil.iter_modules(__path__):
 # The six proxies of Abdelfattah et al. (2021), Table 1.
 PAPER_PROXIES = tuple(group("paper"))
 
-__all__ = ["GROUPS", "PAPER_PROXIES", "PROXIES", "Scores", "group", "proxy_names", "register", "register_pass",
+__all__ = ["GROUPS", "PAPER_PROXIES", "PROXIES", "Scores", "check_supported", "group", "proxy_names", "register", "register_pass",
            "resolve_proxies", "score"]

@@ -46,8 +46,10 @@ def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str
     SPLIT_EFFECT), which `warn_on_split` reports.
     """
     selected = resolve_proxies(proxies)
+    _check_supported(net, selected)
     needs = set().union(*(proxy.needs for proxy in selected))
-    device = next(net.parameters()).device
+    # A network without parameters (an all-skip cell, a test's identity) runs where its batch is.
+    device = next(net.parameters(), batch[0]).device
     inputs, targets = (tensor.to(device) for tensor in batch)
     if not 1 <= parts <= len(targets):
         raise ZcnasError(f"batch parts must be between 1 and the batch size {len(targets)}, got {parts}")
@@ -63,6 +65,23 @@ def score(net: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], proxies: str
     if context.parts > 1 and warn_on_split:
         warnings.warn(f"the batch was measured in {context.parts} parts: {SPLIT_EFFECT}", RuntimeWarning)
     return Scores(values, seconds, time.perf_counter() - start, context.parts)
+
+
+def check_supported(net: nn.Module, proxies: str | Iterable[str]) -> None:
+    """ZcnasError naming every proxy (names or groups) that cannot run on `net` and why: a
+    pass it needs calls a method of the search-space protocol (`requires`) the network lacks."""
+    _check_supported(net, resolve_proxies(proxies))
+
+
+def _check_supported(net: nn.Module, selected: list[Proxy]) -> None:
+    problems = []
+    for proxy in selected:
+        for registered in passes_for(proxy.needs):
+            if missing := [m for m in registered.requires if not callable(getattr(net, m, None))]:
+                problems.append(f"{proxy.name} (its pass {registered.name!r} calls {', '.join(f'{m}()' for m in missing)})")
+    if problems:
+        raise ZcnasError(f"{type(net).__name__} networks lack what these proxies read: {'; '.join(problems)}; "
+                         "a search space's networks provide it (zcnas.spaces.base.FeatureNetwork)")
 
 
 def run_passes(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, needs: Iterable[str],
@@ -117,6 +136,12 @@ def _compute(proxy: Proxy, context: Context) -> tuple[float, float]:
     except (ArithmeticError, np.linalg.LinAlgError, torch.linalg.LinAlgError) as exc:
         warnings.warn(f"proxy {proxy.name} failed numerically ({exc}); recorded as NaN", RuntimeWarning)
         value = math.nan
+    except ZcnasError:
+        raise
+    except Exception as exc:
+        # Not a number that went bad but a bug or a network the proxy cannot read: stop, naming it.
+        raise ZcnasError(f"proxy {proxy.name} failed on this {type(context.net).__name__}: "
+                         f"{type(exc).__name__}: {exc}") from exc
     return value, time.perf_counter() - start
 
 

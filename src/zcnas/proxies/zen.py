@@ -11,8 +11,9 @@ def zen(context) -> float:
     from the paper's formulas: the perturbation's size is a sum of absolute differences
     (the paper writes a Frobenius norm) and is not divided by alpha (a constant,
     -log alpha, that does not change a ranking); the BatchNorm variance is the running
-    variance after the forwards (the paper: the minibatch's); 32 repeats, each with new
-    N(0, 1) weights and new Gaussian inputs of the batch's shape. Reads no data.
+    variance after the forwards (the paper: the minibatch's); N(0, 1) weights and Gaussian
+    inputs of the batch's shape, drawn afresh for each of `passes.zen.REPEATS` repeats (1, as
+    Zen-NAS's search and NAS-Bench-Suite-Zero). Reads no data.
     """
     repeats = context["zen"]
     return sum(log_delta + scaling for log_delta, scaling in repeats) / len(repeats)

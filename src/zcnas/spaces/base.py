@@ -18,6 +18,10 @@ class FeatureNetwork(Protocol):
         each stage (before any reduction to the next), in order, and `pre_pool`, the map
         global pooling reads (for a proxy hooking them; see `zcnas.proxies.passes.tools`)."""
 
+    def blocks(self) -> list[nn.Module]:
+        """The modules that, run in turn on the input, give the features before the head:
+        the stem and each cell (block-wise proxies such as AZ-NAS read every output)."""
+
 
 class SearchSpace(Protocol):
     name: str

@@ -138,6 +138,17 @@ class NB101Network(Network):
         stages = [self.layers[i] for i in [*ends, len(self.layers) - 1]]
         return {**{f"stage{n}": cell for n, cell in enumerate(stages, 1)}, "pre_pool": self.layers[-1]}
 
+    def blocks(self) -> list[nn.Module]:
+        """The stem and every cell, run in turn, each max-pool run with the cell after it."""
+        blocks, pending = [], []
+        for layer in self.layers:
+            if isinstance(layer, nn.MaxPool2d):
+                pending.append(layer)
+            else:
+                blocks.append(nn.Sequential(*pending, layer) if pending else layer)
+                pending = []
+        return blocks
+
 
 def build_network(spec: NB101Spec, num_classes: int = 10, stem_channels: int = 128, num_stacks: int = 3,
                   modules_per_stack: int = 3) -> NB101Network:

@@ -11,7 +11,8 @@ NB201/ZeroShotProxy/compute_az_nas_score.py and NB201/tss_general.ipynb):
   real-input metrics), so the batch's pixels and labels are never read;
 - train mode (BatchNorm normalises by batch statistics);
 - blocks: the stem's output and every cell's output, reduction blocks included
-  (`TinyNetwork.extract_cell_features`: 18 features on NB201); the head is not run;
+  (`TinyNetwork.extract_cell_features`: 18 features on NB201), read from the space's
+  `blocks()`; the head is not run;
 - probes: Rademacher (+-1) vectors at each block output.
 """
 
@@ -19,10 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import ZcnasError
 from .context import Context
 from .registry import register_pass
-from .tools import reinitialised_copy
+from .tools import blocks as feature_blocks, reinitialised_copy
 
 INIT_SEED = 0  # weights of the re-initialised copy
 INPUT_SEED = 0  # the Gaussian inputs
@@ -42,26 +42,6 @@ def kaiming_normal_fan_in(module: nn.Module, generator: torch.Generator) -> None
         module.bias.zero_()
 
 
-def feature_blocks(net: nn.Module) -> list[nn.Module]:
-    """The modules run in turn whose outputs AZ-NAS reads: for NB201 the stem and every
-    cell (the reference's choice); for NB101 the stem and every cell, each max-pool run
-    with the cell after it. The space protocol names only stage ends, so this reads the
-    two spaces' layouts: an NB201 `TinyNetwork` (`stem`, `cells`) or an NB101 network
-    (`layers`)."""
-    if isinstance(getattr(net, "stem", None), nn.Module) and isinstance(getattr(net, "cells", None), nn.Sequential):
-        return [net.stem, *net.cells]
-    if isinstance(getattr(net, "layers", None), nn.ModuleList):
-        blocks, pending = [], []
-        for layer in net.layers:
-            if isinstance(layer, nn.MaxPool2d):
-                pending.append(layer)
-            else:
-                blocks.append(nn.Sequential(*pending, layer) if pending else layer)
-                pending = []
-        return blocks
-    raise ZcnasError(f"AZ-NAS reads the blocks of NB201 or NB101 networks; {type(net).__name__} is neither")
-
-
 def rademacher(shape, generator: torch.Generator) -> torch.Tensor:
     return torch.randint(0, 2, tuple(shape), generator=generator, dtype=torch.float32) * 2 - 1
 
@@ -78,7 +58,7 @@ def jacobian_matrix(g_in: torch.Tensor, g_out: torch.Tensor) -> torch.Tensor:
     return rows_in.T @ rows_out
 
 
-@register_pass("az_nas", produces=("az_spectra", "az_jacobian_norms"))
+@register_pass("az_nas", produces=("az_spectra", "az_jacobian_norms"), requires=["blocks"])
 def az_nas(context: Context) -> dict:
     """`az_spectra`: per block, the eigenvalues (ascending, float64) of the covariance of
     its output over all samples and positions (channels as variables). `az_jacobian_norms`:

@@ -21,6 +21,7 @@ class Pass:
     produces: tuple[str, ...]
     reads: frozenset[str]
     order: int  # registration index: a pass runs after every pass it reads
+    requires: tuple[str, ...] = ()  # methods of the network it calls (see zcnas.spaces.base.FeatureNetwork)
 
 
 PASSES: dict[str, Pass] = {}
@@ -28,8 +29,11 @@ PASSES: dict[str, Pass] = {}
 PRODUCERS: dict[str, Pass] = {}
 
 
-def register_pass(name: str, produces: Iterable[str] | None = None, reads: Iterable[str] = ()):
-    """Register `run(context)` as pass `name`; ValueError on a cycle, an unknown read or a clash."""
+def register_pass(name: str, produces: Iterable[str] | None = None, reads: Iterable[str] = (),
+                  requires: Iterable[str] = ()):
+    """Register `run(context)` as pass `name`; ValueError on a cycle, an unknown read or a clash.
+    `requires` names the network methods it calls (`feature_modules`, `blocks`), so that a
+    network lacking one is refused before any work (`zcnas.proxies.engine.check_supported`)."""
     produces = tuple(produces) if produces is not None else (name,)
     reads = frozenset(reads)
     if cycle := reads & set(produces):
@@ -45,7 +49,7 @@ def register_pass(name: str, produces: Iterable[str] | None = None, reads: Itera
         raise ValueError(f"pass {name!r} must produce at least one result, each named once; got {list(produces)}")
 
     def decorate(run: Callable) -> Callable:
-        registered = Pass(name, run, produces, reads, len(PASSES))
+        registered = Pass(name, run, produces, reads, len(PASSES), tuple(requires))
         PASSES[name] = registered
         PRODUCERS.update(dict.fromkeys(produces, registered))
         return run

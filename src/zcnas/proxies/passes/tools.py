@@ -45,10 +45,19 @@ def captured(modules: Mapping[Hashable, nn.Module], where: str = "output",
 def feature_modules(net: nn.Module) -> dict[str, nn.Module]:
     """The network's feature modules (see `zcnas.spaces.base.FeatureNetwork`): `stage1`, ...
     at the end of each stage, and `pre_pool`, whose output global pooling reads."""
-    if not callable(getattr(net, "feature_modules", None)):
-        raise ZcnasError(f"{type(net).__name__} does not name its feature modules (no feature_modules()); "
-                         "proxies that read stage features need a network built by a search space")
-    return net.feature_modules()
+    return _protocol_method(net, "feature_modules")()
+
+
+def blocks(net: nn.Module) -> list[nn.Module]:
+    """The network's blocks, run in turn (see `zcnas.spaces.base.FeatureNetwork`)."""
+    return _protocol_method(net, "blocks")()
+
+
+def _protocol_method(net: nn.Module, name: str) -> Callable:
+    if not callable(method := getattr(net, name, None)):
+        raise ZcnasError(f"{type(net).__name__} has no {name}(); proxies reading it need a network built by "
+                         "a search space (zcnas.spaces.base.FeatureNetwork)")
+    return method
 
 
 def reinitialised_copy(net: nn.Module, init: Callable[[nn.Module, torch.Generator], None], seed: int = 0) -> nn.Module:

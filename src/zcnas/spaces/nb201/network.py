@@ -124,3 +124,7 @@ class TinyNetwork(nn.Module):
         ends = [i - 1 for i, block in enumerate(self.cells) if isinstance(block, ResNetBasicBlock)]
         stages = [self.cells[i] for i in [*ends, len(self.cells) - 1]]
         return {**{f"stage{n}": cell for n, cell in enumerate(stages, 1)}, "pre_pool": self.lastact}
+
+    def blocks(self) -> list[nn.Module]:
+        """The stem and every cell, reduction blocks included, run in turn."""
+        return [self.stem, *self.cells]
