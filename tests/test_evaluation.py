@@ -433,3 +433,52 @@ def test_real_nb201_metrics_agree_with_scipy(shared_file):
     assert metrics["spearman_test"] == pytest.approx(stats.spearmanr(val, test).statistic)
     assert metrics["pairwise_test"] == pytest.approx(pairwise_from_kendall(test.to_numpy(), val.to_numpy()))
     assert metrics["spearman_test"] > 0.9  # validation accuracy predicts test accuracy well
+
+
+def test_the_state_of_the_art_table_ranks_methods_and_flags_unexplained_gaps():
+    from zcnas.pipeline.report import state_of_the_art_table
+
+    metrics = {
+        "synflow": {"spearman_test": 0.78, "kendall_test": 0.6, "seconds_per_arch": 0.03},
+        "nwot": {"spearman_test": 0.76, "kendall_test": 0.57, "seconds_per_arch": 0.3},
+        "zen": {"spearman_test": 0.20, "kendall_test": 0.1, "seconds_per_arch": 0.4},
+        "fisher": {"spearman_test": 0.54, "kendall_test": 0.4, "seconds_per_arch": 1.0},
+        "mine": {"spearman_test": 0.95, "kendall_test": 0.8},
+        "vote": {"pairwise_test": 0.8},
+    }
+    lines = state_of_the_art_table(metrics)
+    methods = [line.split(" | ")[0].removeprefix("| ") for line in lines[2:] if line.startswith("| ")]
+    assert methods == ["mine", "synflow", "nwot", "fisher", "zen"]  # best first; the vote has no rho
+    row = {line.split(" | ")[0].removeprefix("| "): line.split(" | ") for line in lines if line.startswith("| ")}
+    assert row["synflow"][3:5] == ["0.740", "+0.04"]
+    assert row["nwot"][3:5] == ["0.74–0.78", "+0.00"]  # inside the published range
+    assert row["mine"][3:5] == ["—", "—"]
+    notes = "\n".join(lines)
+    assert "`zen` (-0.17): not explained yet" in notes
+    assert "`fisher` (+0.18): the reference's NB201 network" in notes
+    assert "synflow` (" not in notes
+
+
+def test_the_az_nas_column_is_evaluated_when_its_components_are_scored_costing_their_seconds():
+    from zcnas.evaluation import with_set_level_columns
+    from zcnas.proxies.az_nas import COMPONENTS
+
+    assert with_set_level_columns(["synflow"]) == ["synflow"]
+    assert with_set_level_columns([*COMPONENTS, "synflow"]) == [*COMPONENTS, "synflow", "az_nas"]
+    truth = pd.DataFrame({"arch": list("abcd"), "test_acc": [1.0, 2.0, 3.0, 4.0]})
+    scores = pd.DataFrame({"arch": list("abcd"), "az_nas": [-3.0, -2.0, -1.0, 0.0],
+                           **{c: [1.0, 2.0, 3.0, 4.0] for c in COMPONENTS},
+                           **{f"seconds_{c}": [1.0, 1.0, 1.0, 1.0] for c in COMPONENTS}})
+    report = evaluate_dataset(scores, truth, with_set_level_columns(list(COMPONENTS)), vote=None, ensemble=None,
+                              resamples=0)
+    assert report["az_nas"]["spearman_test"] == pytest.approx(1.0)
+    assert report["az_nas"]["seconds_per_arch"] == pytest.approx(4.0)
+
+
+def test_the_fewshot_model_also_reads_the_log_rank_sum():
+    scores, truth = tables({"p": PROXY, "q": [4.0, 3.0, 2.0, 1.0, 0.0]})
+    with_log_rank = evaluate_dataset(scores, truth, ["p", "q"], vote=None, ensemble=None, log_rank=["p", "q"],
+                                     fewshot_k=2, resamples=0)
+    without = evaluate_dataset(scores, truth, ["p", "q"], vote=None, ensemble=None, fewshot_k=2, resamples=0)
+    assert with_log_rank["fewshot"]["proxies"] == ["p", "q", "log_rank"]
+    assert without["fewshot"]["proxies"] == ["p", "q"]

@@ -21,6 +21,7 @@ from .report import (
     json_safe,
     metrics_table,
     proxy_columns,
+    with_set_level_columns,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "spearman",
     "spearman_interval",
     "top_overlap",
+    "with_set_level_columns",
 ]

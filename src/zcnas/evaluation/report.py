@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import ZcnasError
 from ..proxies import PROXIES
-from ..proxies.az_nas import log_rank_sum
+from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS, log_rank_sum
 from .bootstrap import ci_metrics, spearman_interval
 from .fewshot import fewshot, fewshot_curve
 from .pairs import pairwise_accuracy
@@ -64,6 +64,18 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     ]
 
 
+def with_set_level_columns(proxies: Sequence[str]) -> list[str]:
+    """`proxies` and the set-level columns a score table computes from them: `az_nas` when
+    all four AZ-NAS components are scored (see `zcnas.scoring.score_architectures`)."""
+    proxies = list(proxies)
+    return proxies + [AZ_NAS] if set(AZ_NAS_COMPONENTS) <= set(proxies) and AZ_NAS not in proxies else proxies
+
+
+def _cost_members(column: str) -> list[str]:
+    """The proxies whose seconds a column costs: a set-level column costs its components."""
+    return list(AZ_NAS_COMPONENTS) if column == AZ_NAS else [column]
+
+
 def higher_is_better(name: str, directions: Mapping[str, bool] | None = None) -> bool:
     """Whether a higher score of column `name` means a better architecture: `directions[name]`
     when given, else the registered proxy's declaration, else True (e.g. an accuracy column)."""
@@ -101,7 +113,8 @@ def evaluate_dataset(
     the stage reads); `dataset` only seeds the bootstrap; `resamples=0` skips it
     (interval bounds None). `vote`, `ensemble` or `log_rank` None
     leaves it out (`log_rank` by default: the pipeline names its members in `evaluate.log_rank`).
-    `fewshot_k` adds "fewshot" (`fewshot.fewshot` over `proxies`, k = `fewshot_k`) and
+    `fewshot_k` adds "fewshot" (`fewshot.fewshot` over `proxies` and the log-rank sum, if
+    any, k = `fewshot_k`) and
     "fewshot_curve" (`fewshot.fewshot_curve`), both seeded by `seed`; None leaves them out.
     """
     # A canonical row order, so that bootstrap resamples do not depend on how the tables were sorted.
@@ -120,13 +133,17 @@ def evaluate_dataset(
         combined[ranked] = rank_average([table.loc[ranked, member] for member in ensemble])
         metrics = _evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)
         report[ENSEMBLE] = {"proxies": list(ensemble), **metrics}
+    features = proxies
     if log_rank:
         # The table is oriented, so every member is higher-is-better as log_rank_sum expects.
-        metrics = _evaluate_score(table, LOG_RANK, log_rank_sum(table, log_rank), log_rank, **settings)
+        table = table.assign(**{LOG_RANK: log_rank_sum(table, log_rank)})
+        metrics = _evaluate_score(table, LOG_RANK, table[LOG_RANK], log_rank, **settings)
         report[LOG_RANK] = {"proxies": list(log_rank), **metrics}
+        # A training-free score of every cell, so the few-shot model may start from it.
+        features = [*proxies, LOG_RANK]
     if fewshot_k is not None:
-        report[FEWSHOT] = json_safe(fewshot(table, proxies, fewshot_k, seed))
-        report[FEWSHOT_CURVE] = json_safe(fewshot_curve(table, proxies, seed))
+        report[FEWSHOT] = json_safe(fewshot(table, features, fewshot_k, seed))
+        report[FEWSHOT_CURVE] = json_safe(fewshot_curve(table, features, seed))
     return report
 
 
@@ -177,12 +194,13 @@ def _spearman_val(table: pd.DataFrame, score: pd.Series, finite: np.ndarray) -> 
 
 
 def _seconds_per_arch(table: pd.DataFrame, members: Sequence[str]) -> float:
-    """Median over architectures of the members' summed `seconds_<proxy>`; NaN if any is missing.
+    """Median over architectures of the members' summed `seconds_<proxy>` (a set-level
+    column's: its components'); NaN if any is missing.
 
     For several members the sum is an upper bound: each proxy's seconds include
     the shared passes it read, which a joint run performs only once.
     """
-    columns = [_SECONDS + member for member in members]
+    columns = [_SECONDS + cost for member in members for cost in _cost_members(member)]
     if any(column not in table for column in columns):
         return float("nan")
     per_arch = table[columns].to_numpy(dtype=float).sum(axis=1)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ..benchmarks import read_ground_truth
-from ..evaluation import evaluate_dataset, higher_is_better, join_truth, metrics_table
+from ..evaluation import evaluate_dataset, higher_is_better, join_truth, metrics_table, with_set_level_columns
 from ..evaluation.plots import plot_rho_vs_cost, plot_score_scatter
 from ..files import read_table, write_json, write_table
 from ..tracking import StageRun
@@ -22,19 +22,20 @@ def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, tim
     space = params.score.space
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space}.parquet")
     report = {}
+    proxies = with_set_level_columns(params.score.proxies)
     for dataset in params.score.datasets:
         scores = read_table(score_table_path(scores_dir, space, dataset)).merge(
             read_table(score_table_path(timings_dir, space, dataset)), on="arch", validate="one_to_one")
         dataset_truth = truth.loc[truth["dataset"] == dataset, ["arch", "val_acc", "test_acc"]]
         report[dataset] = evaluate_dataset(
-            scores, dataset_truth, params.score.proxies, vote=params.evaluate.vote, ensemble=params.evaluate.ensemble,
+            scores, dataset_truth, proxies, vote=params.evaluate.vote, ensemble=params.evaluate.ensemble,
             log_rank=params.evaluate.log_rank,
             fewshot_k=params.evaluate.fewshot_k,
             top_fraction=params.evaluate.top_fraction, resamples=params.evaluate.bootstrap, seed=params.seed,
             dataset=dataset,
         )
         joined = join_truth(scores, dataset_truth)
-        for proxy in params.score.proxies:
+        for proxy in proxies:
             plot_score_scatter(joined[proxy], joined["test_acc"], Path(plots_dir) / f"{dataset}-{proxy}.png",
                                proxy=proxy, dataset=dataset, higher_is_better=higher_is_better(proxy))
         plot_rho_vs_cost(report[dataset], Path(cost_plots_dir) / f"{dataset}-rho-vs-cost.png",
