@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from zcnas.proxies import PROXIES
+from zcnas.proxies.registry import Proxy
 from zcnas.resources import MIRROR_ENV
 
 
@@ -58,3 +60,12 @@ def mirror(tmp_path, monkeypatch) -> Path:
     root.mkdir()
     monkeypatch.setenv(MIRROR_ENV, str(root))
     return root
+
+
+@pytest.fixture
+def lower_is_better_proxy(monkeypatch):
+    """A registered proxy whose lower scores are better, for the length of one test."""
+    proxy = Proxy("lowproxy", lambda context: 0.0, frozenset(), higher_is_better=False, uses_labels=False,
+                  uses_data=False, citation="test", paper=False)
+    monkeypatch.setitem(PROXIES, "lowproxy", proxy)
+    return "lowproxy"

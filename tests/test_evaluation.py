@@ -25,9 +25,7 @@ from zcnas.evaluation import pairs
 from zcnas.evaluation.plots import CostSeries, axis_scale, plot_rho_vs_cost, plot_score_scatter
 from zcnas.evaluation.training_curves import epoch_correlations, final_epoch_summary
 from zcnas.pipeline.report import detail_table, econas_section, ensemble_notes
-from zcnas.proxies import PROXIES
 from zcnas.proxies.az_nas import log_rank_sum
-from zcnas.proxies.registry import Proxy
 
 # Five architectures a..e with test accuracy 1..5 and a proxy that swaps b/c and d/e.
 #   proxy ranks: 10->1, 30->3, 20->2, 50->5, 40->4, i.e. [1, 3, 2, 5, 4]; d = [0, 1, -1, 1, -1]
@@ -180,15 +178,6 @@ def test_a_lower_is_better_score_given_explicitly_gets_the_metrics_of_its_negati
     negated = scores.assign(p=-scores["p"])
     assert evaluate_dataset(negated, truth, directions={"p": False}, **settings) == expected
     assert evaluate_dataset(negated, truth, **settings)["p"]["spearman_test"] == pytest.approx(-0.8)
-
-
-@pytest.fixture
-def lower_is_better_proxy(monkeypatch):
-    """A registered proxy whose lower scores are better, for the length of one test."""
-    proxy = Proxy("lowproxy", lambda context: 0.0, frozenset(), higher_is_better=False, uses_labels=False,
-                  uses_data=False, citation="test", paper=False)
-    monkeypatch.setitem(PROXIES, "lowproxy", proxy)
-    return "lowproxy"
 
 
 def test_the_registry_gives_the_direction_and_an_explicit_one_overrides_it(lower_is_better_proxy):

@@ -73,3 +73,14 @@ def test_evaluate_dataset_reports_fewshot_and_its_curve_in_tables():
             f"{point['spearman_test_max']:.2f}] |") in "\n".join(fewshot_curve_table(report))
     with pytest.raises(ZcnasError, match="few-shot k=29"):
         evaluate_dataset(scores, truth, ["good"], vote=None, ensemble=None, fewshot_k=29, resamples=0)
+
+
+def test_a_prior_is_averaged_rank_for_rank_with_the_model():
+    """A constant feature gives a constant prediction (every cell tied); averaged with a
+    prior that orders the cells as their accuracy, the ranking is the prior's: rho 1 on
+    every split, where the model alone ranks nothing (rho undefined)."""
+    accuracy = np.arange(30, dtype=float)
+    table = pd.DataFrame({"flat": np.ones(30), "prior": accuracy * 2 + 1, "test_acc": accuracy})
+    with_prior = fewshot(table, ["flat"], k=10, seed=0, splits=3, prior="prior")
+    assert (with_prior["spearman_test"], with_prior["spearman_test_min"], with_prior["prior"]) == (1.0, 1.0, "prior")
+    assert math.isnan(fewshot(table, ["flat"], k=10, seed=0, splits=3)["spearman_test"])

@@ -56,6 +56,13 @@ def test_unknown_top_level_section_is_refused():
          ["evaluate.fewshot_k 49", "score.sample 50", "expected 1 to 48"]),
         ({"evaluate": {"log_rank": ["synflow", "zico"]}}, ["evaluate.log_rank names zico", "score.proxies"]),
         ({"score": {"proxies": ["snip", "synflow"]}}, ["evaluate.vote names jacob_cov", "score.proxies"]),
+        ({"search": {"proxy": "ensemble:synflow+unknown"}},
+         ["search.proxy", "unknown proxy 'unknown'", "jacob_cov, l2_norm", "'ensemble:synflow+unknown'"]),
+        ({"search": {"proxy": "log_rank:"}}, ["search.proxy", "'log_rank:' leaves a proxy out",
+                                              "log_rank:a+b+c with a, b, c among:", "jacob_cov, l2_norm"]),
+        ({"search": {"proxy": "vote:synflow+snip"}}, ["search.proxy", "pairwise majority", "ensemble:a+b+c"]),
+        ({"search": {"proxy": "ensemble:synflow+snip"}},
+         ["search.proxy 'ensemble:synflow+snip' names snip", "score_space.proxies does not compute (synflow)"]),
     ],
 )
 def test_bad_params_name_the_key(raw, fragments):

@@ -5,18 +5,15 @@ work without matplotlib.
 """
 
 from .bootstrap import ci_bounds, ci_metrics, spearman_interval
+from .combined import ENSEMBLE, LOG_RANK, VOTE, higher_is_better
 from .pairs import pairwise_accuracy
 from .ranks import kendall, rank_average, spearman, top_overlap
 from .report import (
     DEFAULT_ENSEMBLE,
     DEFAULT_VOTE,
-    ENSEMBLE,
     FEWSHOT,
     FEWSHOT_CURVE,
-    LOG_RANK,
-    VOTE,
     evaluate_dataset,
-    higher_is_better,
     join_truth,
     json_safe,
     metrics_table,

@@ -19,17 +19,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ZcnasError
-from ..proxies import PROXIES
-from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS, log_rank_sum
+from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS
 from .bootstrap import ci_metrics, spearman_interval
+from .combined import ENSEMBLE, LOG_RANK, VOTE, all_finite, combined_score, oriented
 from .fewshot import fewshot, fewshot_curve
 from .pairs import pairwise_accuracy
-from .ranks import kendall, rank_average, spearman, top_overlap
+from .ranks import kendall, spearman, top_overlap
 
 # The paper's vote (Abdelfattah et al. 2021, Sec. 5): the three best proxies on NB201.
 DEFAULT_VOTE = ("synflow", "jacob_cov", "snip")
 DEFAULT_ENSEMBLE = DEFAULT_VOTE
-VOTE, ENSEMBLE, LOG_RANK, FEWSHOT, FEWSHOT_CURVE = "vote", "ensemble", "log_rank", "fewshot", "fewshot_curve"
+FEWSHOT, FEWSHOT_CURVE = "fewshot", "fewshot_curve"
 _SECONDS = "seconds_"
 
 
@@ -76,15 +76,6 @@ def _cost_members(column: str) -> list[str]:
     return list(AZ_NAS_COMPONENTS) if column == AZ_NAS else [column]
 
 
-def higher_is_better(name: str, directions: Mapping[str, bool] | None = None) -> bool:
-    """Whether a higher score of column `name` means a better architecture: `directions[name]`
-    when given, else the registered proxy's declaration, else True (e.g. an accuracy column)."""
-    if directions is not None and name in directions:
-        return directions[name]
-    registered = PROXIES.get(name)
-    return True if registered is None else registered.higher_is_better
-
-
 def evaluate_dataset(
     scores: pd.DataFrame,
     truth: pd.DataFrame,
@@ -114,7 +105,7 @@ def evaluate_dataset(
     (interval bounds None). `vote`, `ensemble` or `log_rank` None
     leaves it out (`log_rank` by default: the pipeline names its members in `evaluate.log_rank`).
     `fewshot_k` adds "fewshot" (`fewshot.fewshot` over `proxies` and the log-rank sum, if
-    any, k = `fewshot_k`) and
+    any, which is also its prior; k = `fewshot_k`) and
     "fewshot_curve" (`fewshot.fewshot_curve`), both seeded by `seed`; None leaves them out.
     """
     # A canonical row order, so that bootstrap resamples do not depend on how the tables were sorted.
@@ -127,23 +118,20 @@ def evaluate_dataset(
     report = {proxy: _evaluate_score(table, proxy, table[proxy], [proxy], **settings) for proxy in proxies}
     if vote:
         report[VOTE] = _evaluate_vote(table, list(vote))
-    if ensemble:
-        ranked = _all_finite(table, ensemble)
-        combined = pd.Series(np.nan, index=table.index)
-        combined[ranked] = rank_average([table.loc[ranked, member] for member in ensemble])
-        metrics = _evaluate_score(table, ENSEMBLE, combined, ensemble, **settings)
-        report[ENSEMBLE] = {"proxies": list(ensemble), **metrics}
-    features = proxies
-    if log_rank:
-        # The table is oriented, so every member is higher-is-better as log_rank_sum expects.
-        table = table.assign(**{LOG_RANK: log_rank_sum(table, log_rank)})
-        metrics = _evaluate_score(table, LOG_RANK, table[LOG_RANK], log_rank, **settings)
-        report[LOG_RANK] = {"proxies": list(log_rank), **metrics}
-        # A training-free score of every cell, so the few-shot model may start from it.
-        features = [*proxies, LOG_RANK]
+    combined = {}
+    for combination, members in ((ENSEMBLE, ensemble), (LOG_RANK, log_rank)):
+        if members:
+            combined[combination] = combined_score(table, combination, members)
+            report[combination] = {"proxies": list(members),
+                                   **_evaluate_score(table, combination, combined[combination], members, **settings)}
+    features, prior = proxies, None
+    if LOG_RANK in combined:
+        # A training-free score of every cell: the few-shot model reads it and is averaged with it.
+        table = table.assign(**{LOG_RANK: combined[LOG_RANK]})
+        features, prior = [*proxies, LOG_RANK], LOG_RANK
     if fewshot_k is not None:
-        report[FEWSHOT] = json_safe(fewshot(table, features, fewshot_k, seed))
-        report[FEWSHOT_CURVE] = json_safe(fewshot_curve(table, features, seed))
+        report[FEWSHOT] = json_safe(fewshot(table, features, fewshot_k, seed, prior=prior))
+        report[FEWSHOT_CURVE] = json_safe(fewshot_curve(table, features, seed, prior=prior))
     return report
 
 
@@ -163,8 +151,7 @@ def _oriented(table: pd.DataFrame, used: set[str], directions: Mapping[str, bool
         if not isinstance(value, (bool, np.bool_)):
             raise ZcnasError(f"the direction of column {name!r} is {value!r}; expected True (higher is better) "
                              "or False (lower is better)")
-    lower = [name for name in used if not higher_is_better(name, directions)]
-    return table.assign(**{name: -table[name] for name in lower})
+    return oriented(table, used, directions)
 
 
 def _evaluate_score(table, name, score, members, *, top_fraction, resamples, seed, dataset) -> dict:
@@ -209,13 +196,9 @@ def _seconds_per_arch(table: pd.DataFrame, members: Sequence[str]) -> float:
 
 
 def _evaluate_vote(table: pd.DataFrame, members: list[str]) -> dict:
-    rows = _all_finite(table, members)
+    rows = all_finite(table, members)
     accuracy = pairwise_accuracy(table.loc[rows, "test_acc"], *(table.loc[rows, member] for member in members))
     return json_safe({"proxies": members, "pairwise_test": accuracy, "n": int(rows.sum()), "nan": int((~rows).sum())})
-
-
-def _all_finite(table: pd.DataFrame, members: Iterable[str]) -> np.ndarray:
-    return np.isfinite(table[list(members)].to_numpy(dtype=float)).all(axis=1)
 
 
 def json_safe(value):

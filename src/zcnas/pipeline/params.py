@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
+from ..evaluation.combined import parse_spec
 from ..proxies import proxy_names, resolve_proxies
 from ..spaces import space_names
 
@@ -189,7 +190,14 @@ class SearchParams(Section):
     @field_validator("proxy")
     @classmethod
     def _proxy(cls, value: str) -> str:
-        return _proxy(value)
+        """A proxy name, or an ensemble of proxies such as `ensemble:synflow+snip` (see zcnas.evaluation.combined)."""
+        try:
+            members = parse_spec(value)[1]
+        except ZcnasError as exc:
+            raise ValueError(f"{exc} with a, b, c among: {', '.join(proxy_names())}") from None
+        for member in members:
+            _proxy(member)
+        return value
 
     @field_validator("variants")
     @classmethod
@@ -256,9 +264,11 @@ class Params(Section):
         if self.econas.dataset not in self.score.datasets:
             raise ValueError(f"econas.dataset {self.econas.dataset!r} is not among score.datasets "
                              f"({', '.join(self.score.datasets)}), whose scores it is compared with")
-        if self.search.proxy not in self.score_space.proxies:
-            raise ValueError(f"search.proxy {self.search.proxy!r} is not among score_space.proxies "
-                             f"({', '.join(self.score_space.proxies)}), the scores search reads")
+        unscored = [p for p in parse_spec(self.search.proxy)[1] if p not in self.score_space.proxies]
+        if unscored:
+            raise ValueError(f"search.proxy {self.search.proxy!r} names {', '.join(unscored)}, which "
+                             f"score_space.proxies does not compute ({', '.join(self.score_space.proxies)}), "
+                             "the scores search reads")
         return self
 
     def section(self, name: str) -> dict:

@@ -1,7 +1,9 @@
 """Zero-cost proxy scores aligned to a benchmark's cells; free to consult during search.
 
-Higher is better (a registered proxy that is lower-is-better is negated); a NaN score
-(the proxy failed, or the scores table lacks the cell) ranks below every number.
+The proxy is a proxy name or an ensemble spec such as `ensemble:synflow+snip`
+(`zcnas.evaluation.combined`), computed over all rows of a scores table. Higher is
+better (a registered proxy that is lower-is-better is negated); a NaN score (the
+proxy failed, or the scores table lacks the cell) ranks below every number.
 """
 
 import warnings
@@ -12,7 +14,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..errors import ZcnasError
-from ..proxies import PROXIES
+from ..evaluation.combined import higher_is_better, parse_spec, spec_score
 from .benchmark import Benchmark
 
 # Columns of a scoring table that are not proxies (see zcnas.scoring.score_one).
@@ -58,16 +60,21 @@ def count_distinct_rankings(rankings: Sequence[ProxyRanking]) -> int:
 
 def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mapping[str, float],
                   proxy: str = "synflow") -> ProxyRanking:
-    """Align scores to the benchmark: a table with `arch` and a `proxy` column, or arch string -> score."""
+    """Align scores to the benchmark: a table with `arch` and a column per proxy `proxy` names
+    (a proxy or an ensemble spec), or arch string -> score of `proxy`."""
     if isinstance(scores, pd.DataFrame):
         available = [column for column in scores.columns
                      if column not in _NOT_PROXIES and not str(column).startswith("seconds_")]
         if "arch" not in scores.columns:
             raise ZcnasError(
                 f"proxy scores table lacks the 'arch' column; found: {', '.join(map(str, scores.columns))}")
-        if proxy not in available:
-            raise ZcnasError(f"proxy {proxy!r} is not in the scores table; available: {', '.join(map(str, available))}")
-        scores = pd.Series(scores[proxy].to_numpy(dtype=float), index=scores["arch"])
+        for name in parse_spec(proxy)[1]:
+            if name not in available:
+                raise ZcnasError(f"proxy {name!r} is not in the scores table; available: "
+                                 f"{', '.join(map(str, available))}")
+        scores = pd.Series(spec_score(scores, proxy).to_numpy(dtype=float), index=scores["arch"])
+    elif not higher_is_better(proxy):
+        scores = {text: -value for text, value in dict(scores).items()}
     by_position = np.full(benchmark.size, np.nan)
     matched = 0
     for text, value in dict(scores).items():
@@ -83,7 +90,4 @@ def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mappi
     if matched < benchmark.size:
         warnings.warn(f"proxy {proxy!r} has no score for {benchmark.size - matched} of {benchmark.size} benchmark "
                       "cells; they rank last", RuntimeWarning)
-    registered = PROXIES.get(proxy)
-    if registered is not None and not registered.higher_is_better:
-        by_position = -by_position
     return ProxyRanking(proxy, by_position)
