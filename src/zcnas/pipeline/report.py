@@ -94,7 +94,7 @@ def state_of_the_art_table(dataset_metrics: dict) -> list[str]:
         if gap is not None and abs(gap) > 0.05:
             notes.append(f"- `{name}` ({gap:+.2f}): {GAP_NOTES.get(name, 'not explained yet')}.")
         ours = _ours(entry, "spearman_test") if name != "fewshot" else (
-            f"{_number(entry['spearman_test'])} ± {_number(entry.get('spearman_test_std'))}")
+            f"{_number(entry['spearman_test'], 3)} ± {_number(entry.get('spearman_test_std'), 3)}")
         lines.append(f"| {name} | {ours} | {_number(entry.get('kendall_test'))} | "
                      f"{'—' if published is None else _published(published)} | "
                      f"{'—' if gap is None else f'{gap:+.2f}'} | {_number(entry.get('seconds_per_arch'), 3)} | "
