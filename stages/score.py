@@ -17,7 +17,7 @@ def main() -> None:
                         help="directory for the seconds of each table (a measurement, kept apart from the scores)")
     args = parser.parse_args()
     run_stage("score", ["score"], lambda params, run: score_stage(
-        params, args.ground_truth, args.data_dir, args.out, run,
+        params, args.ground_truth, args.data_dir, args.out, run, space=params.score.space,
         proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score",
         journal_dir=args.journals, timings_dir=args.timings))
 

@@ -6,6 +6,7 @@ import yaml
 from zcnas.errors import ZcnasError
 from zcnas.pipeline.params import Params, load_params, parse_params
 from zcnas.pipeline.sampling import sample_archs
+from zcnas.proxies import group, proxy_names
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,12 +64,24 @@ def test_unknown_top_level_section_is_refused():
         ({"search": {"proxy": "vote:synflow+snip"}}, ["search.proxy", "pairwise majority", "ensemble:a+b+c"]),
         ({"search": {"proxy": "ensemble:synflow+snip"}},
          ["search.proxy 'ensemble:synflow+snip' names snip", "score_space.proxies does not compute (synflow)"]),
+        ({"nb101": {"enabled": "yes"}}, ["nb101.enabled", "'yes'"]),
+        ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
+        ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),
+        ({"nb101": {"enable": True}}, ["nb101.enable", "unknown key"]),
+        ({"nb101": {"proxies": ["synflow", "snip"]}}, ["evaluate.vote names jacob_cov", "nb101.proxies"]),
     ],
 )
 def test_bad_params_name_the_key(raw, fragments):
     with pytest.raises(ZcnasError) as info:
         parse_params(raw)
     assert all(fragment in str(info.value) for fragment in fragments), str(info.value)
+
+
+def test_the_nb101_task_is_off_by_default_and_scores_every_proxy_when_on():
+    task = load_params(REPO / "params.yaml").nb101
+    assert task.enabled is False and task.proxies == proxy_names() and task.sample == "all"
+    task = parse_params({"nb101": {"enabled": True, "proxies": ["paper"], "sample": 50}}).nb101
+    assert task.enabled is True and task.proxies == group("paper") and task.sample == 50
 
 
 def test_bad_yaml_and_missing_file(tmp_path):

@@ -95,6 +95,10 @@ def test_repro_produces_metrics_report_and_plots(project):
     assert timings["cifar10"]["synflow"]["seconds_per_arch"] > 0
     shown = run(["dvc", "metrics", "show", "--json"], root, env).stdout
     assert "spearman_test" in shown
+    # The NB101 task is off by default: its stages say so, and how to switch it on, instead of scoring.
+    nb101 = json.loads((root / "metrics" / "correlation_nb101.json").read_text())
+    assert nb101["enabled"] is False and nb101["enable_with"] in report
+    assert not list((root / "data" / "scores_nb101").glob("*.parquet"))
 
 
 def test_second_repro_has_nothing_to_do(project):
@@ -131,8 +135,8 @@ def test_a_bad_param_stops_the_pipeline_before_any_output_is_removed(project, ed
 
 # Outputs that hold seconds measured on this machine (or quote them): the only ones a
 # rerun may change.
-MEASUREMENTS = ("data/timings/", "metrics/timings.json", "metrics/econas_timings.json", "data/plots/cost",
-                "results/report.md")
+MEASUREMENTS = ("data/timings/", "metrics/timings.json", "metrics/econas_timings.json", "metrics/timings_nb101.json",
+                "data/plots/cost", "results/report.md")
 
 
 def output_hashes(root: Path) -> dict[str, str]:
@@ -167,7 +171,8 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     assert len(parents) == 1
     stages_parent = parents[0].info.run_id
     stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId") == stages_parent)
-    assert stages == ["econas", "econas_evaluate", "evaluate", "fetch", "report", "score", "score_space", "search"]
+    assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_nb101", "fetch", "report", "score",
+                      "score_nb101", "score_space", "search"]
 
     # An ablation of an evaluation setting reruns only the cheap stages (the mechanism is
     # the same for score.batch_size, which would rescore everything).

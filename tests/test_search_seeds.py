@@ -147,7 +147,7 @@ def test_score_space_writes_one_table_per_seed_and_seed_0_is_the_global_seeds(tm
     write_ground_truth(truth, tmp_path / "truth" / "nb201.parquet")
     params = parse_params({"device": "cpu", "workers": 1, "score": {"batch_size": 8}})
     common = dict(params=params, ground_truth_dir=tmp_path / "truth", data_dir=synthetic_data_dir, run=StageRun(),
-                  proxies=["synflow"], sample=3, datasets=["cifar10"], purpose="score_space")
+                  space="nb201", proxies=["synflow"], sample=3, datasets=["cifar10"], purpose="score_space")
     replicated = score_stage(out_dir=tmp_path / "space", journal_dir=tmp_path / "journals", replicates=2, **common)
     single = score_stage(out_dir=tmp_path / "single", journal_dir=tmp_path / "journals", **common)
     paths = [score_table_path(tmp_path / "space", "nb201", "cifar10", k) for k in range(2)]

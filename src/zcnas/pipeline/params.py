@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator,
+                      model_validator)
 
 from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
@@ -231,6 +232,18 @@ class SearchParams(Section):
         return self
 
 
+class Nb101Params(Section):
+    """NAS-Bench-101's sample as a second correlation task; off by default, as it costs
+    about as much CPU time as the rest of the pipeline (README)."""
+
+    enabled: StrictBool = False
+    proxies: list[str] = Field(default_factory=proxy_names)
+    sample: StrictInt | Literal["all"] = "all"
+
+    _proxies = field_validator("proxies")(ScoreParams._proxies.__func__)
+    _sample = field_validator("sample")(ScoreParams._sample.__func__)
+
+
 class Params(Section):
     seed: StrictInt = 42
     device: str = "auto"
@@ -241,6 +254,7 @@ class Params(Section):
     evaluate: EvaluateParams = EvaluateParams()
     econas: EconasParams = EconasParams()
     search: SearchParams = SearchParams()
+    nb101: Nb101Params = Nb101Params()
 
     @field_validator("workers")
     @classmethod
@@ -249,11 +263,13 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _evaluated_proxies_are_scored(self):
-        for key in ("vote", "ensemble", "log_rank"):
-            missing = [p for p in getattr(self.evaluate, key) if p not in self.score.proxies]
-            if missing:
-                raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which score.proxies does not compute "
-                                 f"({', '.join(self.score.proxies)})")
+        for scored in ("score", "nb101"):  # both tasks are evaluated with the evaluate section's ensembles
+            computed = getattr(self, scored).proxies
+            for key in ("vote", "ensemble", "log_rank"):
+                missing = [p for p in getattr(self.evaluate, key) if p not in computed]
+                if missing:
+                    raise ValueError(f"evaluate.{key} names {', '.join(missing)}, which {scored}.proxies does not "
+                                     f"compute ({', '.join(computed)})")
         if self.score.sample != "all" and self.evaluate.fewshot_k > self.score.sample - 2:
             raise ValueError(f"evaluate.fewshot_k {self.evaluate.fewshot_k} leaves fewer than two of the "
                              f"score.sample {self.score.sample} cells to evaluate on; expected 1 to "

@@ -248,6 +248,24 @@ def seed_spread_table(variants: dict, rankings: dict, targets: list[str]) -> lis
     return lines + [""]
 
 
+def nb101_section(metrics: dict) -> list[str]:
+    """The NAS-Bench-101 task (its metrics file): our ρ beside the paper's for each method, or one
+    line saying the task is switched off, what it costs and how to switch it on."""
+    lines = ["## NAS-Bench-101: the second correlation task", ""]
+    if not metrics.get("enabled"):
+        return lines + [f"Switched off (`nb101.enabled: false`); it costs {metrics['cost']}. "
+                        f"Switch it on with `{metrics['enable_with']}`.", ""]
+    paper = metrics["paper"]
+    lines += [f"Ours: Spearman ρ [bootstrap 95% interval] with the {metrics['accuracy']}. Paper: {paper['source']}, "
+              "so its cells are not ours.", ""]
+    for dataset in (name for name in DATASET_TITLES if name in metrics):
+        lines += [f"| {DATASET_TITLES[dataset]} | paper ρ | ours ρ val |", "|---|---|---|"]
+        lines += [f"| {method} | {_number(paper['spearman'].get(method))} | {_ours(entry, 'spearman_val')} |"
+                  for method, entry in metrics[dataset].items() if "spearman_val" in entry]
+        lines.append("")
+    return lines
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
@@ -260,7 +278,8 @@ def _read_json(path: Path | None) -> dict:
 
 def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: Path | None = None,
                  search_json: Path | None = None, econas_json: Path | None = None,
-                 timings_json: Path | None = None, econas_timings_json: Path | None = None) -> Path:
+                 timings_json: Path | None = None, econas_timings_json: Path | None = None,
+                 nb101_json: Path | None = None) -> Path:
     """The report; `plots_dir` holds the rho-against-cost plots. Seconds come from the
     timings files (measurements of this machine) and are labelled as such."""
     metrics = merge_timings(json.loads(Path(correlation_json).read_text()), _read_json(timings_json))
@@ -311,6 +330,8 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         lines += econas_section(merge_timings(_read_json(econas_json), _read_json(econas_timings_json)))
     if search_json is not None:
         lines += search_section(json.loads(Path(search_json).read_text()))
+    if nb101_json is not None:
+        lines += nb101_section(_read_json(nb101_json))
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(lines))
     return Path(out)

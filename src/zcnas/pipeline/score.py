@@ -26,10 +26,10 @@ def weight_seed(global_seed: int, replicate: int) -> int:
 
 
 def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, run: StageRun,
-                proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
+                space: str, proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
                 journal_dir: Path | None = None, replicates: int | None = None,
                 timings_dir: Path | None = None) -> dict[Path, pd.DataFrame]:
-    """Score `sample` architectures of each dataset's ground truth with `proxies`; the tables, by path.
+    """Score `sample` architectures of each dataset's `space` ground truth with `proxies`; the tables, by path.
 
     With `timings_dir`, each table's seconds go to a table of the same name there, so
     that the score tables are the same bit for bit on every rerun.
@@ -42,7 +42,7 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
     if replicates is not None and (isinstance(replicates, bool) or not isinstance(replicates, int)
                                    or replicates < 1):
         raise ZcnasError(f"replicates must be None or an integer >= 1, got {replicates!r}")
-    space = get_space(params.score.space)
+    space = get_space(space)
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space.name}.parquet")
     plans = {}
     for dataset in datasets:
