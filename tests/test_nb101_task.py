@@ -72,7 +72,7 @@ def test_enabled_task_judges_every_proxy_and_the_ensembles_against_validation_ac
     params, dirs, metrics = enabled_run
     assert metrics["enabled"] is True and "validation accuracy" in metrics["accuracy"]
     cifar10 = metrics["cifar10"]
-    assert set(cifar10) == {*proxy_names(), "vote", "ensemble", "log_rank", "fewshot", "fewshot_curve"}
+    assert set(cifar10) == {*proxy_names(), "az_nas", "vote", "ensemble", "log_rank", "fewshot", "fewshot_curve"}
     for proxy in proxy_names():
         assert {"spearman_val", "spearman_val_ci_low", "spearman_val_ci_high", "kendall_val", "top10_val",
                 "pairwise_val"} <= set(cifar10[proxy]), proxy
