@@ -281,3 +281,14 @@ def test_scoring_refuses_a_space_whose_networks_lack_a_protocol_method_before_an
     with pytest.raises(ZcnasError, match="space nb201: .*az_expressivity \\(its pass 'az_nas' calls blocks\\(\\)\\)"):
         score_architectures(job, [NB201.sample(random.Random(1))], tmp_path / "scores.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_proxy_running_out_of_memory_is_not_dressed_as_a_bad_network(monkeypatch):
+    from zcnas.proxies.registry import Proxy
+
+    def hungry(context):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setitem(PROXIES, "hungry", Proxy("hungry", hungry, frozenset(), True, False, False, "none", False))
+    with pytest.raises(torch.OutOfMemoryError):
+        zcnas.score(nn.Linear(2, 2), (torch.randn(3, 2), torch.tensor([0, 1, 0])), ["hungry"])

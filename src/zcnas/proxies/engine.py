@@ -136,7 +136,7 @@ def _compute(proxy: Proxy, context: Context) -> tuple[float, float]:
     except (ArithmeticError, np.linalg.LinAlgError, torch.linalg.LinAlgError) as exc:
         warnings.warn(f"proxy {proxy.name} failed numerically ({exc}); recorded as NaN", RuntimeWarning)
         value = math.nan
-    except ZcnasError:
+    except (ZcnasError, torch.OutOfMemoryError):
         raise
     except Exception as exc:
         # Not a number that went bad but a bug or a network the proxy cannot read: stop, naming it.
