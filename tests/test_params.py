@@ -68,7 +68,7 @@ def test_unknown_top_level_section_is_refused():
         ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
         ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),
         ({"nb101": {"enable": True}}, ["nb101.enable", "unknown key"]),
-        ({"nb101": {"proxies": ["synflow", "snip"]}}, ["evaluate.vote names jacob_cov", "nb101.proxies"]),
+        ({"nb101": {"enabled": True, "proxies": ["synflow", "snip"]}}, ["evaluate.vote names jacob_cov", "nb101.proxies"]),
     ],
 )
 def test_bad_params_name_the_key(raw, fragments):
@@ -105,3 +105,8 @@ def test_sample_is_seeded_and_independent_of_table_order():
 def test_sample_larger_than_the_space_is_refused():
     with pytest.raises(ZcnasError, match="sample size 101 exceeds the 100 architectures of toy"):
         sample_archs([f"a{i}" for i in range(100)], 101, seed=1, purpose="p", what="toy")
+
+
+def test_a_switched_off_nb101_task_may_name_fewer_proxies_than_the_ensembles():
+    params = parse_params({**yaml.safe_load((REPO / "params.yaml").read_text()), "nb101": {"proxies": ["synflow"]}})
+    assert params.nb101.proxies == ["synflow"] and not params.nb101.enabled

@@ -263,7 +263,8 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _evaluated_proxies_are_scored(self):
-        for scored in ("score", "nb101"):  # both tasks are evaluated with the evaluate section's ensembles
+        # Both tasks are evaluated with the evaluate section's ensembles (NB101 only when switched on).
+        for scored in ("score", "nb101") if self.nb101.enabled else ("score",):
             computed = getattr(self, scored).proxies
             for key in ("vote", "ensemble", "log_rank"):
                 missing = [p for p in getattr(self.evaluate, key) if p not in computed]
