@@ -57,7 +57,8 @@ def main() -> None:
     parser.add_argument("--paper-throughput-cells", type=int, default=60,
                         help="cells for the six-proxy throughput run")
     parser.add_argument("--throughput-cells", type=int, default=2000, help="cells for the synflow throughput run")
-    parser.add_argument("--threads", default="1,2", help="comma-separated torch thread counts to time (a) and (b) under")
+    parser.add_argument("--threads", default="1,2",
+                        help="comma-separated torch thread counts to time (a) and (b) under")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 

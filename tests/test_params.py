@@ -68,7 +68,8 @@ def test_unknown_top_level_section_is_refused():
         ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
         ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),
         ({"nb101": {"enable": True}}, ["nb101.enable", "unknown key"]),
-        ({"nb101": {"enabled": True, "proxies": ["synflow", "snip"]}}, ["evaluate.vote names jacob_cov", "nb101.proxies"]),
+        ({"nb101": {"enabled": True, "proxies": ["synflow", "snip"]}},
+         ["evaluate.vote names jacob_cov", "nb101.proxies"]),
     ],
 )
 def test_bad_params_name_the_key(raw, fragments):

@@ -16,5 +16,5 @@ for _module in pkgutil.iter_modules(__path__):
 # The six proxies of Abdelfattah et al. (2021), Table 1.
 PAPER_PROXIES = tuple(group("paper"))
 
-__all__ = ["GROUPS", "PAPER_PROXIES", "PROXIES", "Scores", "check_supported", "group", "proxy_names", "register", "register_pass",
-           "resolve_proxies", "score"]
+__all__ = ["GROUPS", "PAPER_PROXIES", "PROXIES", "Scores", "check_supported", "group", "proxy_names", "register",
+           "register_pass", "resolve_proxies", "score"]

@@ -78,7 +78,8 @@ def _check_supported(net: nn.Module, selected: list[Proxy]) -> None:
     for proxy in selected:
         for registered in passes_for(proxy.needs):
             if missing := [m for m in registered.requires if not callable(getattr(net, m, None))]:
-                problems.append(f"{proxy.name} (its pass {registered.name!r} calls {', '.join(f'{m}()' for m in missing)})")
+                calls = ", ".join(f"{method}()" for method in missing)
+                problems.append(f"{proxy.name} (its pass {registered.name!r} calls {calls})")
     if problems:
         raise ZcnasError(f"{type(net).__name__} networks lack what these proxies read: {'; '.join(problems)}; "
                          "a search space's networks provide it (zcnas.spaces.base.FeatureNetwork)")
