@@ -1,0 +1,42 @@
+"""NB201's avg_pool_3x3 fast path gives PyTorch's NCHW pooling bit for bit, up to second derivatives."""
+
+import pytest
+import torch
+from torch import nn
+
+from zcnas.spaces.nb201.network import make_op
+from zcnas.spaces.nb201.pooling import AvgPool3x3
+
+
+def values_and_derivatives(pool: nn.Module, x: torch.Tensor, weights: torch.Tensor):
+    """The pooled output, d(sum w * pool(x^2))/dx, and the gradient of that gradient's
+    squared norm, the double backward GraSP takes."""
+    x = x.detach().requires_grad_()
+    pooled = pool(x * x)
+    (gradient,) = torch.autograd.grad((pooled * weights).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad((gradient * gradient).sum(), x)
+    return pooled, gradient, second
+
+
+@pytest.mark.parametrize("shape", [(8, 16, 32, 32), (3, 5, 7, 6), (2, 3, 2, 2), (2, 4, 1, 1), (1, 1, 3, 9)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_equals_pytorch_pooling_bit_for_bit(shape, dtype):
+    generator = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(shape, generator=generator, dtype=dtype)
+    weights = torch.randn(shape, generator=generator, dtype=dtype)
+    reference = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    for ours, theirs in zip(values_and_derivatives(AvgPool3x3(), x, weights),
+                            values_and_derivatives(reference, x, weights)):
+        assert ours.is_contiguous()
+        assert torch.equal(ours, theirs)
+
+
+def test_border_averages_only_real_pixels():
+    # 2x2 input: every 3x3 window covers all four pixels, so each output is their mean.
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])
+    assert torch.equal(AvgPool3x3()(x), torch.full_like(x, 3.0))
+
+
+def test_nb201_op_uses_it():
+    op = make_op("avg_pool_3x3", 4)
+    assert isinstance(op, AvgPool3x3) and isinstance(op, nn.AvgPool2d)
