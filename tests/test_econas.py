@@ -96,14 +96,17 @@ def test_params_mapping_gives_validated_configs_in_order():
         ("econas", {"r": 8, "c": 2.5, "e": 1}, None, "c (channels) is 2.5"),
         ("econas", {"r": 8, "c": True, "e": 1}, None, "c (channels) is True"),
         ("econas", {"r": 8, "c": 4, "e": 0}, None, "e (epochs) is 0"),
-        ("econas", {"r": 8, "c": 4, "e": 1, "batch_size": 0}, None, "batch_size (batch_size) is 0"),
+        ("econas", {"r": 8, "c": 4, "e": 1, "batch_size": 0}, None, "'econas': batch_size is 0"),
+        ("econas", {"r": 8, "c": 4, "e": 41, "schedule_epochs": 40}, None,
+         "e (epochs) is 41; expected at most schedule_epochs (40)"),
+        ("econas", {"r": 8, "c": 4, "e": 1, "schedule_epochs": 0}, None, "schedule_epochs is 0"),
         ("econas", {"r": 3, "c": 4, "e": 1}, None, "r (resolution) is 3; expected at least 4"),
         ("r64c4e1", {}, "cifar10", "r (resolution) is 64; expected at most cifar10's image size 32"),
         ("r32c4e1", {}, "imagenet16-120", "expected at most imagenet16-120's image size 16"),
         ("econas", {"r": 8, "c": 4, "e": 1, "s": 0}, None, "s (fraction) is 0; expected a number in (0, 1]"),
         ("econas", {"r": 8, "c": 4, "e": 1, "s": 1.5}, None, "s (fraction) is 1.5"),
         ("econas", {"r": 8, "c": 4, "e": 1, "s": "half"}, None, "s (fraction) is 'half'"),
-        ("econas", {"r": 8, "c": 4, "e": 1, "lr": 0}, None, "lr (lr) is 0"),
+        ("econas", {"r": 8, "c": 4, "e": 1, "lr": 0}, None, "'econas': lr is 0"),
         ("econas", {"r": 8, "c": 4, "e": 1, "epochs": 3}, None,
          "unknown field of reduced-training config 'econas': 'epochs'"),
         ("econas", {"r": 8}, None, "'econas' needs c, e"),
@@ -209,7 +212,7 @@ def test_impossible_splits_are_refused(num_images, val_fraction, train_fraction,
 
 def test_prepared_data_holds_the_split_images_at_the_config_resolution():
     images, labels = noise_images(50)
-    data, indices = prepare_data(images, labels, "cifar10", make_config("r8c4e1", {"s": 0.5}), seed=0, val_fraction=0.2)
+    data, indices = prepare_data(images, labels, "cifar10", make_config("r8c4e1", {"s": 0.5, "batch_size": 20}), seed=0, val_fraction=0.2)
     assert data.train_images.shape == (20, 3, 8, 8) and data.val_images.shape == (10, 3, 8, 8)
     np.testing.assert_array_equal(data.train_labels.numpy(), labels[indices.train])
     np.testing.assert_array_equal(data.val_labels.numpy(), labels[indices.val])
@@ -288,6 +291,49 @@ def test_rows_count_the_training_cost():
     assert all(row["config"] == "r8c4e3" and row["arch"] == NB201.format(ALL_CONV) for row in rows)
 
 
+def test_epochs_trained_are_a_prefix_of_the_schedule():
+    images, labels = noise_images(60)
+    rows = {}
+    for e, schedule in ((2, 4), (4, 4), (2, 2)):
+        config = make_config("tiny", {"r": 8, "c": 2, "e": e, "schedule_epochs": schedule, "batch_size": 16})
+        data, _ = prepare_data(images, labels, "cifar10", config, seed=0)
+        net = build_network(config, ALL_CONV, 10, seed=0)
+        rows[e, schedule] = list(training.train_network(net, config, data, training.batch_generator(config, 0)))
+    without_seconds = {key: [{k: v for k, v in row.items() if k != "seconds"} for row in value]
+                       for key, value in rows.items()}
+    # Epoch 2 of 4 is the first half of the 4-epoch run, bit for bit...
+    assert without_seconds[2, 4] == without_seconds[4, 4][:2]
+    # ...and the learning rate follows the schedule, stepped per epoch: epoch 1 runs at lr
+    # in both schedules, epoch 2 at lr * (1 + cos(pi / 4)) / 2 against lr * (1 + cos(pi / 2)) / 2.
+    assert without_seconds[2, 2][0] == without_seconds[2, 4][0]
+    assert without_seconds[2, 2][1]["train_loss"] != without_seconds[2, 4][1]["train_loss"]
+
+
+def test_learning_rate_is_a_cosine_stepped_per_epoch(monkeypatch):
+    seen = []
+    real_step = torch.optim.SGD.step
+
+    def recording_step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", recording_step)
+    images, labels = noise_images(60)
+    config = make_config("tiny", {"r": 8, "c": 2, "e": 3, "schedule_epochs": 4, "batch_size": 32})
+    data, _ = prepare_data(images, labels, "cifar10", config, seed=0)  # 54 training images: 2 steps per epoch
+    list(training.train_network(build_network(config, ALL_CONV, 10, seed=0), config, data,
+                                training.batch_generator(config, 0)))
+    expected = [0.1 * (1 + math.cos(math.pi * epoch / 4)) / 2 for epoch in range(3) for _ in range(2)]
+    assert seen == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_batch_larger_than_the_training_subset_is_refused():
+    images, labels = noise_images(200)  # 180 after validation, s = 0.1 keeps 18
+    config = make_config("tiny", {"r": 8, "c": 2, "e": 1, "s": 0.1, "batch_size": 19})
+    with pytest.raises(ZcnasError, match="'tiny': batch_size is 19; expected between 1 and the 18 images"):
+        prepare_data(images, labels, "cifar10", config, seed=0)
+
+
 # --- training a sample: table, determinism, resumption ------------------------------------
 
 CONFIGS = {"tiny": {"r": 8, "c": 2, "e": 2, "batch_size": 16}, "r16c2e1": {"s": 0.5, "batch_size": 16}}
@@ -361,7 +407,7 @@ def test_changing_one_config_retrains_only_that_config(tmp_path, monkeypatch):
     trained = count_trainings(monkeypatch, crash_after=3)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path, archs=archs)  # order: arch 1 under both configs, then arch 2 under "tiny"
-    changed = {**CONFIGS, "r16c2e1": {"s": 0.25, "batch_size": 16}}
+    changed = {**CONFIGS, "r16c2e1": {"s": 0.25, "batch_size": 8}}
     with pytest.warns(RuntimeWarning, match="other settings"):
         run(tmp_path, archs=archs, configs=changed)
     retrained = trained[3:]

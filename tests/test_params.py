@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from zcnas.errors import ZcnasError
-from zcnas.pipeline.params import Params, load_params, parse_params
+from zcnas.pipeline.params import Params, load_params, parse_params, training_configs
 from zcnas.pipeline.sampling import sample_archs
 from zcnas.proxies import group, proxy_names
 
@@ -27,8 +27,18 @@ def test_the_repository_params_are_valid_and_spell_out_every_key():
     # would change results without `dvc status` noticing.
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
     load_params(REPO / "params.yaml")
-    free_form = ("econas.configs", "search.budget", "search.runs", "search.targets", "search.settings")
+    free_form = ("econas.configs", "econas.shortened", "search.budget", "search.runs", "search.targets", "search.settings")
     assert flat_keys(raw, stop=free_form) == flat_keys(Params().model_dump(), stop=free_form)
+
+
+def test_shortened_configs_train_under_their_own_names():
+    params = parse_params({"econas": {"shortened": {"econas+": {"e": 3}}}})
+    assert training_configs(params.econas.configs, params.econas.shortened) == {
+        "econas": params.econas.configs["econas"],
+        "econas+-shortened": {**params.econas.configs["econas+"], "e": 3},
+    }
+    paper_scale = parse_params({"econas": {"shortened": {}}})
+    assert training_configs(paper_scale.econas.configs, paper_scale.econas.shortened) == paper_scale.econas.configs
 
 
 def test_unknown_top_level_section_is_refused():
@@ -64,6 +74,18 @@ def test_unknown_top_level_section_is_refused():
         ({"search": {"proxy": "vote:synflow+snip"}}, ["search.proxy", "pairwise majority", "ensemble:a+b+c"]),
         ({"search": {"proxy": "ensemble:synflow+snip"}},
          ["search.proxy 'ensemble:synflow+snip' names snip", "score_space.proxies does not compute (synflow)"]),
+        ({"econas": {"val_fraction": 0.01}},
+         ["econas.val_fraction 0.01", "holds out 500 of cifar10's 50000", "at least 1000", "from 0.02"]),
+        ({"econas": {"configs": {"econas": {"r": 8, "c": 4, "e": 41, "schedule_epochs": 40}}, "shortened": {}}},
+         ["econas.configs", "'econas': e (epochs) is 41", "at most schedule_epochs (40)"]),
+        ({"econas": {"configs": {"econas": {"r": 8, "c": 4, "e": 2, "s": 0.01, "batch_size": 2048}}, "shortened": {}}},
+         ["econas.configs", "'econas': batch_size is 2048", "between 1 and the 450 images"]),
+        ({"econas": {"configs": {"econas": {"r": 64, "c": 4, "e": 2}}, "shortened": {}}},
+         ["econas.configs", "r (resolution) is 64", "at most cifar10's image size 32"]),
+        ({"econas": {"shortened": {"econas++": {"e": 1}}}},
+         ["econas.shortened names ['econas++']", "econas.configs (econas, econas+)"]),
+        ({"econas": {"shortened": {"econas+": {"s": 0.05, "batch_size": 4096}}}},
+         ["'econas+-shortened': batch_size is 4096", "2250 images"]),
         ({"nb101": {"enabled": "yes"}}, ["nb101.enabled", "'yes'"]),
         ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
         ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),

@@ -2,9 +2,13 @@
 fewer epochs, a fraction of the training data).
 
 In params they are a mapping name -> fields, with the short field names of the EcoNAS
-paper (`r`, `c`, `e`, `s`) plus `batch_size` and the optimiser's `lr`, `momentum`,
-`weight_decay`. A name such as `r8c4e40` encodes r, c and e itself; fields given
-beside it must agree with it.
+paper (`r`, `c`, `e`, `s`) plus `schedule_epochs`, `batch_size` and the optimiser's `lr`,
+`momentum`, `weight_decay`. A name such as `r8c4e40` encodes r, c and e itself; fields
+given beside it must agree with it.
+
+`e` epochs are trained of a learning-rate schedule `schedule_epochs` long (default: e), so
+the paper's "epoch 20 of a 40-epoch schedule" is `{e: 20, schedule_epochs: 40}`: the
+first 20 epochs of a 40-epoch run, bit for bit, stopped there.
 """
 
 import math
@@ -26,6 +30,7 @@ FIELDS = {
     "r": "resolution",
     "c": "channels",
     "e": "epochs",
+    "schedule_epochs": "schedule_epochs",
     "s": "fraction",
     "batch_size": "batch_size",
     "lr": "lr",
@@ -39,7 +44,9 @@ _ENCODED = re.compile(r"(?:r(?P<r>\d+))?(?:c(?P<c>\d+))?(?:e(?P<e>\d+))?")
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """One reduced-training setting. Optimiser: SGD with Nesterov momentum, cosine to 0."""
+    """One reduced-training setting. Optimiser: SGD with Nesterov momentum; the learning
+    rate follows a cosine from `lr` to 0 over `schedule_epochs`, stepped once per epoch
+    (the paper's NB201 training script), of which the first `epochs` are run."""
 
     name: str
     resolution: int  # input size r (official NB201: 32)
@@ -50,13 +57,19 @@ class TrainingConfig:
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    schedule_epochs: int | None = None  # length of the cosine schedule; None: `epochs`
 
     def __post_init__(self):
         _check_name(self.name)
-        for field in ("resolution", "channels", "epochs", "batch_size"):
+        if self.schedule_epochs is None:
+            object.__setattr__(self, "schedule_epochs", self.epochs)
+        for field in ("resolution", "channels", "epochs", "schedule_epochs", "batch_size"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise self._error(field, value, "a positive integer")
+        if self.epochs > self.schedule_epochs:
+            raise self._error("epochs", self.epochs, f"at most schedule_epochs ({self.schedule_epochs}): "
+                              "the epochs trained are a prefix of the schedule")
         if self.resolution < 4:
             raise self._error("resolution", self.resolution, "at least 4 (three stages halve it twice)")
         self._check_number("fraction", lambda v: 0 < v <= 1, "in (0, 1]")
@@ -71,13 +84,19 @@ class TrainingConfig:
 
     def _error(self, field: str, value: object, expected: str) -> ZcnasError:
         short = {long: short for short, long in FIELDS.items()}[field]
-        return ZcnasError(f"reduced-training config {self.name!r}: {short} ({field}) is {value!r}; expected {expected}")
+        named = field if short == field else f"{short} ({field})"
+        return ZcnasError(f"reduced-training config {self.name!r}: {named} is {value!r}; expected {expected}")
 
     def check_dataset(self, dataset: str) -> None:
         """Inputs are only ever shrunk: upsampling would add cost and no information."""
         size = dataset_info(dataset).image_size
         if self.resolution > size:
             raise self._error("resolution", self.resolution, f"at most {dataset}'s image size {size}")
+
+    def check_training_images(self, count: int) -> None:
+        """A batch must fit in the training subset, or every epoch would be one short batch."""
+        if self.batch_size > count:
+            raise self._error("batch_size", self.batch_size, f"between 1 and the {count} images of its training subset")
 
     def fields(self) -> dict:
         """Everything that determines the training, as plain values (for journals and logs)."""

@@ -58,9 +58,8 @@ class TrainingData:
         return self
 
 
-def split_indices(num_images: int, val_fraction: float, train_fraction: float, seed: int) -> SplitIndices:
-    """Seeded disjoint index sets: `val_fraction` of all images held out for validation,
-    then `train_fraction` of the remaining ones for training."""
+def split_sizes(num_images: int, val_fraction: float, train_fraction: float) -> tuple[int, int]:
+    """(validation images, training images) of `split_indices`, checked."""
     if not 0 < val_fraction < 1:
         raise ZcnasError(f"validation fraction must be in (0, 1), got {val_fraction!r}")
     if not 0 < train_fraction <= 1:
@@ -71,14 +70,22 @@ def split_indices(num_images: int, val_fraction: float, train_fraction: float, s
             f"validation fraction {val_fraction} of {num_images} training images leaves {num_val} for validation "
             f"and {num_images - num_val} for training; need at least 1 and 2"
         )
+    num_train = round((num_images - num_val) * train_fraction)
+    if num_train < 2:
+        raise ZcnasError(
+            f"training fraction {train_fraction} of {num_images - num_val} training images keeps {num_train}; "
+            "need at least 2"
+        )
+    return num_val, num_train
+
+
+def split_indices(num_images: int, val_fraction: float, train_fraction: float, seed: int) -> SplitIndices:
+    """Seeded disjoint index sets: `val_fraction` of all images held out for validation,
+    then `train_fraction` of the remaining ones for training."""
+    num_val, num_train = split_sizes(num_images, val_fraction, train_fraction)
     held_out = np.random.default_rng(derive_seed(seed, "econas-validation")).permutation(num_images)
     val, rest = held_out[:num_val], held_out[num_val:]
     order = np.random.default_rng(derive_seed(seed, "econas-training-order")).permutation(len(rest))
-    num_train = round(len(rest) * train_fraction)
-    if num_train < 2:
-        raise ZcnasError(
-            f"training fraction {train_fraction} of {len(rest)} training images keeps {num_train}; need at least 2"
-        )
     return SplitIndices(train=np.sort(rest[order[:num_train]]), val=np.sort(val))
 
 
@@ -104,6 +111,7 @@ def prepare_data(
     if len(labels) != len(images):
         raise ZcnasError(f"got {len(images)} images but {len(labels)} labels")
     indices = split_indices(len(labels), val_fraction, config.fraction, seed)
+    config.check_training_images(len(indices.train))
     size = dataset_info(dataset).image_size
     black = to_tensor(np.zeros((1, size, size, 3), dtype=np.uint8), dataset)[0, :, 0, 0].clone()
     data = TrainingData(

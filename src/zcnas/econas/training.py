@@ -55,7 +55,7 @@ def train_network(
     optimizer = torch.optim.SGD(
         net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, nesterov=True
     )
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * batches_per_epoch, eta_min=0.0)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.schedule_epochs, eta_min=0.0)
     padding = crop_padding(data.resolution)
     seconds = 0.0
     bar = tqdm(range(1, config.epochs + 1), desc=description, unit="epoch", leave=False, disable=not progress,
@@ -71,8 +71,8 @@ def train_network(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            schedule.step()
             loss_sum += loss.detach() * len(batch)
+        schedule.step()
         train_loss = loss_sum.item() / num_train  # one device sync per epoch, not per step
         seconds += time.perf_counter() - start
         val_acc = accuracy(net, data.val_images, data.val_labels)

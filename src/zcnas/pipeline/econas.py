@@ -9,7 +9,7 @@ from ..benchmarks import read_ground_truth
 from ..device import resolve_device
 from ..econas import train_sample
 from ..tracking import StageRun
-from .params import Params
+from .params import Params, training_configs
 from .sampling import sample_archs
 from .stage import worker_count
 
@@ -29,7 +29,7 @@ def econas_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out: Pa
     """Train, writing the curves to `out` and (with `timings_out`) their seconds apart."""
     truth = read_ground_truth(Path(ground_truth_dir) / f"{params.score.space}.parquet")
     device = resolve_device(params.device)
-    table = train_sample(params.econas.configs, econas_archs(params, truth), params.econas.dataset, data_dir,
+    table = train_sample(training_configs(params.econas.configs, params.econas.shortened), econas_archs(params, truth), params.econas.dataset, data_dir,
                          params.seed, params.device, out, workers=worker_count(params, device.type),
                          val_fraction=params.econas.val_fraction, timings_out=timings_out)
     final = table.loc[table.groupby(["config", "arch"])["epoch"].idxmax()]
