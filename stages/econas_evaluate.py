@@ -19,11 +19,12 @@ def main() -> None:
     parser.add_argument("--timings-metrics", type=Path, required=True,
                         help="the metrics file for seconds (a measurement of this machine)")
     parser.add_argument("--table", type=Path, required=True, help="per-epoch correlations (CSV, for dvc plots)")
-    parser.add_argument("--plot", type=Path, required=True, help="the rho-against-cost plot (PNG)")
+    parser.add_argument("--plots", type=Path, required=True,
+                        help="directory for the paper's Figure 1, by FLOPs and by seconds (PNG)")
     args = parser.parse_args()
     run_stage("econas_evaluate", ["score", "econas", "evaluate"], lambda params, run: econas_evaluate_stage(
         params, args.ground_truth, args.curves, args.curve_timings, args.scores, args.score_timings, args.metrics,
-        args.timings_metrics, args.table, args.plot, run))
+        args.timings_metrics, args.table, args.plots, run))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import itertools
 import json
 import math
+import random
 
 import numpy as np
 import pandas as pd
@@ -8,6 +9,7 @@ import pytest
 from matplotlib.axes import Axes
 from scipy import stats
 
+from zcnas.econas import make_config
 from zcnas.errors import ZcnasError
 from zcnas.evaluation import (
     evaluate_dataset,
@@ -23,8 +25,11 @@ from zcnas.evaluation import (
 )
 from zcnas.evaluation import pairs
 from zcnas.evaluation.plots import CostSeries, axis_scale, plot_rho_vs_cost, plot_score_scatter
-from zcnas.evaluation.training_curves import epoch_correlations, final_epoch_summary
+from zcnas.evaluation.training_curves import (epoch_correlations, final_epoch_summary, full_epoch_flops,
+                                              setting_full_epochs)
 from zcnas.pipeline.report import detail_table, econas_section, ensemble_notes
+from zcnas.proxies.passes.flops import count_flops
+from zcnas.spaces.nb201 import NB201
 from zcnas.proxies.az_nas import log_rank_sum
 
 # Five architectures a..e with test accuracy 1..5 and a proxy that swaps b/c and d/e.
@@ -331,9 +336,10 @@ def test_econas_summary_carries_the_interval_as_scalars():
     x, y = correlated(30)
     archs = [f"arch{i}" for i in range(30)]
     curves = pd.DataFrame({"config": "c", "arch": archs, "epoch": 1, "val_acc": x, "minibatches": 10,
-                           "images": 640, "seconds": 2.0, "flops": 1.0})
+                           "images": 640, "seconds": 2.0, "flops": 1.0, "full_epochs": np.linspace(0.1, 0.3, 30)})
     correlations = epoch_correlations(curves, pd.DataFrame({"arch": archs, "test_acc": y}), 50, 0)
     summary = final_epoch_summary(correlations)["c"]
+    assert summary["full_epochs_per_arch"] == pytest.approx(0.2)
     low, high = summary["spearman_test_ci_low"], summary["spearman_test_ci_high"]
     assert low < summary["spearman_test"] < high
     assert f"[{low:.2f}, {high:.2f}]" in "\n".join(econas_section({"c": summary}))
@@ -408,6 +414,41 @@ def test_rho_against_cost_plot_takes_methods_costs_and_extra_series(tmp_path, mo
     with pytest.raises(ZcnasError, match="nothing to plot"):
         plot_rho_vs_cost(report, tmp_path / "none.png", costs={})
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_paper_figures_and_notes_join_the_cost_plot(tmp_path, monkeypatch):
+    x, y = correlated(50)
+    scores, truth = tables({"p": x}, test=y, seconds={"p": [0.5] * 50})
+    report = evaluate_dataset(scores, truth, resamples=20, vote=None, ensemble=None)
+    labels = []
+    for method in ("scatter", "plot"):
+        original = getattr(Axes, method)
+
+        def recording(self, *args, _original=original, **kwargs):
+            labels.append((kwargs.get("label"), kwargs.get("facecolors")))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Axes, method, recording)
+    path = plot_rho_vs_cost(report, tmp_path / "fig1.png", published={"paper: econas": (0.08, 0.61)},
+                            notes=["a curve that is absent"])
+    assert is_png(path)
+    assert ("paper: econas", "none") in labels  # a hollow marker
+    assert ("a curve that is absent", None) in labels and ("p", None) in labels
+    with pytest.raises(ZcnasError, match="'paper: x' is -1"):
+        plot_rho_vs_cost(report, tmp_path / "bad.png", published={"paper: x": (-1, 0.5)})
+
+
+def test_costs_in_full_size_epochs():
+    archs = [NB201.format(NB201.sample(random.Random(seed))) for seed in range(2)]
+    full = full_epoch_flops(archs, "cifar10")
+    for name in archs:
+        forward = count_flops(NB201.build(NB201.parse(name), 10, channels=16), (3, 32, 32))
+        assert full[name] == 3 * forward * 50_000
+    # The full-size network itself for two epochs on 90% of the images: 2 x 0.9 full epochs.
+    config = make_config("r32c16e2")
+    assert setting_full_epochs(config, archs, "cifar10", val_fraction=0.1) == pytest.approx(1.8, rel=1e-12)
+    quarter = make_config("r32c16e1", {"s": 0.25})
+    assert setting_full_epochs(quarter, archs, "cifar10", val_fraction=0.2) == pytest.approx(0.2, rel=1e-12)
 
 
 def test_real_nb201_metrics_agree_with_scipy(shared_file):

@@ -103,6 +103,8 @@ def plot_rho_vs_cost(
     series: Sequence[CostSeries] = (),
     metric: str = "spearman_test",
     title: str = "Rank correlation against evaluation cost",
+    published: Mapping[str, tuple[float, float]] | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """The paper's Figure 1: each method's rank correlation (y) against its cost (x, log).
 
@@ -110,10 +112,12 @@ def plot_rho_vs_cost(
     `metric` and `seconds_per_arch` becomes a point in the legend, with its bootstrap
     interval as an error bar when `metric` is `spearman_test`. `costs` replaces the
     seconds (only the methods it names are drawn, so units never mix; say the unit in
-    `cost_label`); `series` adds curves such as EcoNAS-style reduced training.
+    `cost_label`); `series` adds curves such as EcoNAS-style reduced training;
+    `published` adds label -> (cost, rho) figures from a paper as hollow black markers;
+    `notes` adds legend lines without a mark (e.g. a curve that could not be drawn).
     """
     points = _method_points(report, costs, metric)
-    if not points and not any(line.points for line in series):
+    if not points and not any(line.points for line in series) and not published:
         raise ZcnasError(f"nothing to plot: no method has both a finite {metric!r} and a cost, and no series was given")
     figure = Figure(figsize=(8, 4.8), layout="constrained")
     axes = figure.add_subplot()
@@ -138,6 +142,11 @@ def plot_rho_vs_cost(
                               color=colour, capsize=3, alpha=0.6)
             else:
                 axes.fill_between(line_costs, lows, highs, color=colour, alpha=0.15, linewidth=0)
+    for (label, (cost, rho)), marker in zip((published or {}).items(), itertools.cycle(_MARKERS)):
+        axes.scatter(_positive_cost(label, cost), rho, s=70, marker=marker, facecolors="none", edgecolors="black",
+                     linewidths=1.2, zorder=4, label=label)
+    for note in notes:
+        axes.plot([], [], linestyle="none", label=note)
     axes.set_xscale("log")
     axes.set_xlabel(f"{cost_label}, log scale")
     axes.set_ylabel(_METRIC_LABELS.get(metric, metric))

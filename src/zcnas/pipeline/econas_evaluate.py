@@ -7,20 +7,24 @@ from pathlib import Path
 
 from ..benchmarks import read_ground_truth
 from ..evaluation import evaluate_dataset
+from ..evaluation.published import PAPER_ECONAS, ZERO_COST_PREFIX
 from ..evaluation.plots import CostSeries, plot_rho_vs_cost
-from ..evaluation.training_curves import epoch_correlations, final_epoch_summary
+from ..data import dataset_info
+from ..econas import configs_from_params
+from ..evaluation.training_curves import epoch_correlations, final_epoch_summary, full_epoch_flops, setting_full_epochs
 from ..files import read_table, write_json, write_table
 from ..tracking import StageRun
 from .params import Params
 from .timings import split_timings
 from .tables import score_table_path
 
-ZERO_COST_PREFIX = "zc/"
+NB201_CURVE_ABSENT = ("NB201's own training curve (epochs 1-12): not drawn; zcnas does not read "
+                      "per-epoch accuracies from the official NB201 file yet")
 
 
 def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: Path, curve_timings_path: Path,
                           scores_dir: Path, score_timings_dir: Path, metrics_path: Path, timings_path: Path,
-                          table_path: Path, plot_path: Path, run: StageRun) -> dict:
+                          table_path: Path, plots_dir: Path, run: StageRun) -> dict:
     """Metrics into `metrics_path`, seconds (a measurement of this machine) into
     `timings_path`, so that the metrics and the per-epoch table rerun bit for bit."""
     space, dataset = params.score.space, params.econas.dataset
@@ -28,6 +32,8 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
     truth = truth.loc[truth["dataset"] == dataset, ["arch", "val_acc", "test_acc"]]
     curves = read_table(curves_path).merge(read_table(curve_timings_path), on=["config", "arch", "epoch"],
                                            validate="one_to_one")
+    archs = sorted(curves["arch"].unique())
+    curves["full_epochs"] = curves["flops"] / curves["arch"].map(full_epoch_flops(archs, dataset))
     correlations = epoch_correlations(curves, truth, params.evaluate.bootstrap, params.seed)
     summary = final_epoch_summary(correlations)
 
@@ -43,20 +49,51 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
         summary[f"{ZERO_COST_PREFIX}{proxy}"] = {
             key: entry.get(key) for key in ("spearman_test", "spearman_test_ci_low", "spearman_test_ci_high",
                                             "kendall_test", "n", "seconds_per_arch")
-        } | {"epochs": 0, "minibatches_per_arch": 1}
+        } | {"epochs": 0, "minibatches_per_arch": 1, "full_epochs_per_arch": minibatch_full_epochs(params)}
     timings = split_timings(summary)
     write_json(summary, metrics_path)
     write_json(timings, timings_path)
     write_table(correlations.drop(columns="seconds_per_arch"), table_path)
-    series = [CostSeries(f"{config} (by epoch)", list(zip(group["minibatches_per_arch"], group["spearman_test"])),
-                         list(zip(group["spearman_test_ci_low"], group["spearman_test_ci_high"])))
-              for config, group in correlations.groupby("config", sort=False)]
-    plot_rho_vs_cost({p: zero_cost[p] for p in params.score.proxies}, plot_path,
-                     costs={p: 1.0 for p in params.score.proxies}, cost_label="training minibatches per architecture",
-                     series=series, title=f"{space} {dataset}: zero-cost proxies vs reduced training on the same "
-                                          f"{curves['arch'].nunique()} architectures\n(a small sample: wide intervals)")
+    plots = figure_1(params, correlations, zero_cost, archs, Path(plots_dir))
     run.log_metrics(summary, on_parent=True)
     run.log_metrics(timings, on_parent=True)
-    run.log_artifact(plot_path)
+    for plot in plots:
+        run.log_artifact(plot)
     run.log_artifact(table_path)
     return summary
+
+
+def figure_1(params: Params, correlations, zero_cost: dict, archs: list[str], plots_dir: Path) -> list[Path]:
+    """The paper's Figure 1 twice: rho against cost in full-size training epochs (the same on
+    every machine, with the paper's figures beside ours) and in seconds measured here."""
+    dataset = params.econas.dataset
+    proxies = [p for p in params.score.proxies if p in zero_cost]
+    minibatch = minibatch_full_epochs(params)
+    paper_settings = configs_from_params(params.econas.configs, dataset)
+    published = {f"paper: {config.name}": (setting_full_epochs(config, archs, dataset, params.econas.val_fraction),
+                                           PAPER_ECONAS[config.name])
+                 for config in paper_settings if config.name in PAPER_ECONAS}
+    published |= {f"paper: {proxy}": (minibatch, PAPER_ECONAS[f"{ZERO_COST_PREFIX}{proxy}"])
+                  for proxy in proxies if f"{ZERO_COST_PREFIX}{proxy}" in PAPER_ECONAS}
+    title = (f"{params.score.space} {dataset}: zero-cost proxies vs reduced training on the same {len(archs)} "
+             "architectures")
+    plots = []
+    for unit, cost_column, costs, label, paper in (
+            ("flops", "full_epochs_per_arch", {p: minibatch for p in proxies},
+             "training cost per architecture in epochs of the full-size network (FLOPs; zero-cost proxies "
+             "at one pass of their minibatch)", published),
+            ("seconds", "seconds_per_arch", {p: zero_cost[p]["seconds_per_arch"] for p in proxies},
+             "seconds per architecture on this machine (the paper's figures: see the FLOPs plot)", None)):
+        series = [CostSeries(f"{config} (by epoch)", list(zip(group[cost_column], group["spearman_test"])),
+                             list(zip(group["spearman_test_ci_low"], group["spearman_test_ci_high"])))
+                  for config, group in correlations.groupby("config", sort=False)]
+        plots.append(plot_rho_vs_cost({p: zero_cost[p] for p in proxies}, Path(plots_dir) / f"figure1-{unit}.png",
+                                      costs=costs, cost_label=label, series=series, title=title, published=paper,
+                                      notes=[NB201_CURVE_ABSENT]))
+    return plots
+
+
+def minibatch_full_epochs(params: Params) -> float:
+    """A zero-cost proxy's cost in full-size epochs: it reads one minibatch, about one
+    forward and backward pass of it through the full-size network."""
+    return params.score.batch_size / dataset_info(params.econas.dataset).train_images
