@@ -151,7 +151,7 @@ class EconasParams(Section):
     """Reduced-training baselines on a subset of the score sample (same architectures)."""
 
     dataset: str = "cifar10"
-    sample: StrictInt = Field(40, ge=2)
+    sample: StrictInt = Field(30, ge=2)
     val_fraction: float = Field(0.1, gt=0, lt=1)
     # name -> {r, c, e, schedule_epochs, s, batch_size, lr, momentum, weight_decay}; checked by zcnas.econas.
     # The paper's two settings (its NB201 training script: batch 2048, a 40-epoch cosine, all training images).
