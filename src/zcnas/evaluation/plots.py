@@ -31,6 +31,8 @@ _METRIC_LABELS = {
 # (7 markers against 10 colours: 70 distinct pairs).
 _COLOURS = [f"C{i}" for i in range(10)]
 _MARKERS = "osD^vPX"
+_PUBLISHED_MARKERS = "osD^vPXph*<>"  # all black: one marker each
+_LEGEND_ROWS = 18  # more legend entries than this go in two columns
 
 
 def axis_scale(values) -> tuple[str, dict]:
@@ -119,7 +121,10 @@ def plot_rho_vs_cost(
     points = _method_points(report, costs, metric)
     if not points and not any(line.points for line in series) and not published:
         raise ZcnasError(f"nothing to plot: no method has both a finite {metric!r} and a cost, and no series was given")
-    figure = Figure(figsize=(8, 4.8), layout="constrained")
+    entries = len(points) + len(series) + len(published or {}) + len(notes)
+    columns = 1 if entries <= _LEGEND_ROWS else 2
+    figure = Figure(figsize=(8 + 2.5 * (columns - 1), max(4.8, 0.25 * math.ceil(entries / columns) + 1.2)),
+                    layout="constrained")
     axes = figure.add_subplot()
     styles = zip(itertools.cycle(_COLOURS), itertools.cycle(_MARKERS))
     for (method, cost, rho), (colour, marker) in zip(points, styles):
@@ -142,7 +147,7 @@ def plot_rho_vs_cost(
                               color=colour, capsize=3, alpha=0.6)
             else:
                 axes.fill_between(line_costs, lows, highs, color=colour, alpha=0.15, linewidth=0)
-    for (label, (cost, rho)), marker in zip((published or {}).items(), itertools.cycle(_MARKERS)):
+    for (label, (cost, rho)), marker in zip((published or {}).items(), itertools.cycle(_PUBLISHED_MARKERS)):
         axes.scatter(_positive_cost(label, cost), rho, s=70, marker=marker, facecolors="none", edgecolors="black",
                      linewidths=1.2, zorder=4, label=label)
     for note in notes:
@@ -152,7 +157,7 @@ def plot_rho_vs_cost(
     axes.set_ylabel(_METRIC_LABELS.get(metric, metric))
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8,
+    axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, ncols=columns,
                 title="bars and bands: 95% bootstrap CI" if metric == "spearman_test" else None, title_fontsize=8)
     return _save(figure, path)
 

@@ -18,8 +18,7 @@ from .params import Params
 from .timings import split_timings
 from .tables import score_table_path
 
-NB201_CURVE_ABSENT = ("NB201's own training curve (epochs 1-12): not drawn; zcnas does not read "
-                      "per-epoch accuracies from the official NB201 file yet")
+NB201_CURVE_ABSENT = "NB201's own training curve (epochs 1-12):\nnot drawn, zcnas does not read\nthe official NB201 file's epochs yet"
 
 
 def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: Path, curve_timings_path: Path,
@@ -76,14 +75,13 @@ def figure_1(params: Params, correlations, zero_cost: dict, archs: list[str], pl
     published |= {f"paper: {proxy}": (minibatch, PAPER_ECONAS[f"{ZERO_COST_PREFIX}{proxy}"])
                   for proxy in proxies if f"{ZERO_COST_PREFIX}{proxy}" in PAPER_ECONAS}
     title = (f"{params.score.space} {dataset}: zero-cost proxies vs reduced training on the same {len(archs)} "
-             "architectures")
+             "architectures\n(zero-cost proxies at one pass of their minibatch; hollow black: the paper's figures)")
     plots = []
     for unit, cost_column, costs, label, paper in (
             ("flops", "full_epochs_per_arch", {p: minibatch for p in proxies},
-             "training cost per architecture in epochs of the full-size network (FLOPs; zero-cost proxies "
-             "at one pass of their minibatch)", published),
+             "training cost per architecture, in epochs of the full-size network (FLOPs)", published),
             ("seconds", "seconds_per_arch", {p: zero_cost[p]["seconds_per_arch"] for p in proxies},
-             "seconds per architecture on this machine (the paper's figures: see the FLOPs plot)", None)):
+             "seconds per architecture on this machine (the paper's figures: in the FLOPs plot)", None)):
         series = [CostSeries(f"{config} (by epoch)", list(zip(group[cost_column], group["spearman_test"])),
                              list(zip(group["spearman_test_ci_low"], group["spearman_test_ci_high"])))
                   for config, group in correlations.groupby("config", sort=False)]
