@@ -137,6 +137,10 @@ def worker_position() -> int | None:
 
 # --- local worker processes --------------------------------------------------------------
 
+# A local worker's job: its setup and shared input (from the driver), and the state they
+# give, made on the worker's first item so that an error in setup reaches the driver as
+# that item's error.
+_worker_job: tuple[Setup, Any] | None = None
 _worker_state: Any = None
 _worker_position: int | None = None
 
@@ -169,14 +173,13 @@ def _local_results(run: Run, items: list, shared: Any, setup: Setup, workers: in
 
 
 def _start_local_worker(driver: int, stop, slots, bar_lock, setup: Setup, shared: Any) -> None:
-    global _worker_state, _worker_position
+    global _worker_job, _worker_position
     threading.Thread(target=_exit_when_abandoned, args=(driver, stop), daemon=True).start()
     tqdm.set_lock(bar_lock)
     with slots.get_lock():
         slots.value += 1
         _worker_position = slots.value
-    # Entered for the worker's life: the process ends with the job.
-    _worker_state = setup(shared).__enter__()
+    _worker_job = (setup, shared)
 
 
 def _exit_when_abandoned(driver: int, stop) -> None:
@@ -188,6 +191,12 @@ def _exit_when_abandoned(driver: int, stop) -> None:
 
 
 def _run_local(run: Run, item: Any) -> Any:
+    global _worker_job, _worker_state
+    if _worker_job is not None:
+        setup, shared = _worker_job
+        # Entered for the worker's life: the process ends with the job.
+        _worker_state = setup(shared).__enter__()
+        _worker_job = None
     return run(_worker_state, item)
 
 
