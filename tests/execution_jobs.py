@@ -4,7 +4,10 @@ import os
 import time
 from pathlib import Path
 
+import torch
+
 from zcnas.errors import ZcnasError
+from zcnas.execution import torch_threads
 
 
 def record_then_wait(directory: str, item) -> int:
@@ -22,3 +25,11 @@ def record_then_wait(directory: str, item) -> int:
 
 def square(offset: int, item: int) -> int:
     return item * item + offset
+
+
+def threads(count: int):
+    return torch_threads(count)
+
+
+def threads_seen(state, item) -> int:
+    return torch.get_num_threads()

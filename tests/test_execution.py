@@ -70,6 +70,13 @@ def test_bad_settings_are_named(settings, fragments):
     assert all(fragment in str(error.value) for fragment in fragments)
 
 
+def test_a_workers_setup_holds_for_every_item():
+    # A thread count other than the default, so that a setup undone after the first item shows.
+    count = max(torch.get_num_threads(), os.cpu_count() or 1) + 1
+    seen = dict(execute(execution_jobs.threads_seen, range(6), shared=count, setup=execution_jobs.threads, workers=2))
+    assert seen == {index: count for index in range(6)}
+
+
 def test_bad_worker_counts_are_refused():
     with pytest.raises(ZcnasError, match="workers must be a positive integer, got 0"):
         list(execute(execution_jobs.square, [1], shared=0, workers=0))
@@ -129,8 +136,8 @@ def test_search_curves_are_bit_identical_in_process_and_in_workers():
     benchmark = Benchmark(NB201, table)
     oracle = proxy_ranking(benchmark, pd.Series(table["test_acc"].to_numpy(), index=table["arch"]), "oracle")
     variants = ["rs+warmup20", "ae", "bp"]
-    one = run_variants(variants, benchmark, oracle, 30, runs=2, seed=3, workers=1)
-    two = run_variants(variants[::-1], benchmark, oracle, 30, runs=2, seed=3, workers=2)
+    one = run_variants(variants, benchmark, oracle, 70, runs=2, seed=3, workers=1)
+    two = run_variants(variants[::-1], benchmark, oracle, 70, runs=2, seed=3, workers=2)
     assert all(np.array_equal(one[name], two[name]) for name in variants)
 
 

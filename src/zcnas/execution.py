@@ -18,7 +18,7 @@ import threading
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, ContextManager, Iterator, Sequence
 
@@ -143,6 +143,9 @@ def worker_position() -> int | None:
 _worker_job: tuple[Setup, Any] | None = None
 _worker_state: Any = None
 _worker_position: int | None = None
+# Holds the setup's context for the worker's life: a generator-based context manager
+# that is garbage-collected leaves its context (a thread count set would be undone).
+_worker_context = ExitStack()
 
 
 def _local_results(run: Run, items: list, shared: Any, setup: Setup, workers: int):
@@ -194,17 +197,17 @@ def _run_local(run: Run, item: Any) -> Any:
     global _worker_job, _worker_state
     if _worker_job is not None:
         setup, shared = _worker_job
-        # Entered for the worker's life: the process ends with the job.
-        _worker_state = setup(shared).__enter__()
+        _worker_state = _worker_context.enter_context(setup(shared))
         _worker_job = None
     return run(_worker_state, item)
 
 
 # --- Ray tasks ---------------------------------------------------------------------------
 
-# The setup of the job a Ray worker process last ran, by its shared input's object id:
-# a worker runs many tasks of a job, and sets up (and fetches the shared input) once.
-_ray_job: dict[str, Any] = {}
+# The job a Ray worker process last ran: its shared input's object id, its setup's
+# context and state. A worker runs many tasks of a job, and sets up (and fetches the
+# shared input) once; the context is left when a task of another job comes.
+_ray_job: dict[str, Any] = {"key": None, "context": ExitStack(), "state": None}
 
 
 def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: ExecutorSettings):
@@ -276,8 +279,9 @@ def _run_ray_task(run: Run, setup: Setup, shared_box: list, item: Any) -> Any:
     import ray
 
     (shared_ref,) = shared_box
-    key = shared_ref.hex()
-    if key not in _ray_job:
-        _ray_job.clear()
-        _ray_job[key] = setup(ray.get(shared_ref)).__enter__()
-    return run(_ray_job[key], item)
+    if _ray_job["key"] != shared_ref.hex():
+        _ray_job["context"].close()
+        _ray_job["key"] = None
+        _ray_job["state"] = _ray_job["context"].enter_context(setup(ray.get(shared_ref)))
+        _ray_job["key"] = shared_ref.hex()
+    return run(_ray_job["state"], item)
