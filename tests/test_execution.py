@@ -4,9 +4,7 @@ bit; errors in workers reach the caller; no worker outlives its job or its drive
 import itertools
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -169,58 +167,3 @@ def test_cli_names_a_bad_backend(tmp_path, capsys):
                  "--executor", "rey", "--data-dir", str(tmp_path)])
     assert code == 2 and "'rey'" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
-
-
-# --- Ray -----------------------------------------------------------------------------
-
-def test_without_ray_the_backend_says_how_to_install_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
-    with pytest.raises(ZcnasError, match=r"pip install -e '.\[ray\]'"):
-        list(execute(execution_jobs.square, [1], shared=0, executor=ExecutorSettings("ray")))
-
-
-def test_an_unreachable_ray_address_is_named_before_any_work():
-    pytest.importorskip("ray")
-    started = time.time()
-    with pytest.raises(ZcnasError, match="127.0.0.1:1"):
-        list(execute(execution_jobs.square, [1, 2], shared=0, executor=ExecutorSettings("ray", "127.0.0.1:1")))
-    assert time.time() - started < 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """A one-node Ray cluster on the loopback interface only; its address."""
-    pytest.importorskip("ray")
-    ray_command = shutil.which("ray", path=os.path.dirname(sys.executable)) or shutil.which("ray")
-    env = {**os.environ,
-           "RAY_USAGE_STATS_ENABLED": "0",
-           # Ray otherwise advertises the machine's outward address; this keeps every socket on 127.0.0.1.
-           "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-           # A busy machine starts Ray's agents slowly; the default waits are tens of seconds.
-           "RAY_raylet_start_wait_time_s": "600", "RAY_agent_register_timeout_ms": "600000"}
-    port = free_port()
-    try:
-        subprocess.run([ray_command, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-                        "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
-                        "--object-store-memory=100000000"], env=env, check=True, capture_output=True, timeout=900)
-        yield f"127.0.0.1:{port}"
-    finally:
-        # Whatever the start left running goes too.
-        subprocess.run([ray_command, "stop", "--force"], env=env, capture_output=True, timeout=300)
-
-
-def test_scoring_on_ray_equals_the_local_backend(ray_cluster, tmp_path):
-    cells = archs(3, seed=13)
-    job = make_job(proxies=("synflow", "snip"))
-    local = score_architectures(job, cells, tmp_path / "local.csv", progress=False)
-    on_ray = score_architectures(job, cells[::-1], tmp_path / "ray.csv", progress=False,
-                                 executor=ExecutorSettings("ray", ray_cluster, cpus_per_task=1))
-    columns = ["synflow", "snip", "batch_parts"]
-    pd.testing.assert_frame_equal(local.set_index("arch")[columns],
-                                  on_ray.set_index("arch")[columns].loc[local["arch"]], check_exact=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
 from .device import resolve_device
 from .errors import ZcnasError, choice_error
-from .execution import BACKENDS, ExecutorSettings, torch_threads
+from .execution import BACKENDS, ExecutorSettings, check_cluster, torch_threads
 from .files import check_table_path
 from .proxies import GROUPS, proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
@@ -84,6 +84,7 @@ def _score(args: argparse.Namespace) -> int:
         raise choice_error("--dataload", args.dataload, METHODS)
     resolve_device(args.device)
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
+    check_cluster(executor)  # the last check: it may wait on the network
     archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
     batches = load_minibatches(args.dataset, args.dataload, args.batch_size, args.seed, args.minibatch, args.data_dir)
     job = ScoringJob(space, proxies, batches, info.num_classes, args.seed, args.device, threads=args.threads_per_worker)

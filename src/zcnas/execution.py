@@ -233,8 +233,8 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
             except ray.exceptions.RayTaskError as exc:
                 raise exc.cause from None  # the task's own exception, as a local worker raises it
             except ray.exceptions.RayError as exc:
-                raise ZcnasError(f"Ray lost a task ({type(exc).__name__}; its worker died {executor.max_retries + 1} "
-                                 f"times?): {exc}; what was finished is kept, a rerun resumes") from None
+                raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
+                                 "what was finished is kept, a rerun resumes") from None
             if following < len(items):
                 submit(following)
                 following += 1
@@ -246,13 +246,28 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
             ray.shutdown()
 
 
-def _connect(address: str):
-    """Ray, connected to the cluster at `address` unless this process already is, and
-    whether it connected here; a ZcnasError naming the address when that fails."""
+def check_cluster(executor: ExecutorSettings) -> None:
+    """For the `ray` backend, a ZcnasError unless Ray is installed and the cluster's
+    address answers (`auto` is looked up by Ray when it connects); a caller checks this
+    before loading data."""
+    if executor.backend == "ray":
+        _import_ray()
+        if executor.address != "auto":
+            _check_reachable(executor.address)
+
+
+def _import_ray():
     try:
         import ray
     except ImportError:
         raise ZcnasError("executor backend 'ray' needs Ray: pip install -e '.[ray]'") from None
+    return ray
+
+
+def _connect(address: str):
+    """Ray, connected to the cluster at `address` unless this process already is, and
+    whether it connected here; a ZcnasError naming the address when that fails."""
+    ray = _import_ray()
     if ray.is_initialized():
         return ray, False
     if address != "auto":
