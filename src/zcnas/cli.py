@@ -5,11 +5,10 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
 from .device import resolve_device
 from .errors import ZcnasError, choice_error
+from .execution import BACKENDS, ExecutorSettings, check_cluster, torch_threads
 from .files import check_table_path
 from .proxies import GROUPS, proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
@@ -49,7 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--seed", type=int, default=42)
     score.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     score.add_argument("--out", type=Path, help="output table (.parquet or .csv); required with --archs")
-    score.add_argument("--workers", type=int, default=1, help="processes scoring in parallel")
+    score.add_argument("--workers", type=int, default=1, help="local processes scoring in parallel")
+    score.add_argument("--executor", default="local", help=f"where --archs are scored: {', '.join(BACKENDS)} "
+                                                           "(the scores are the same)")
+    score.add_argument("--address", default="auto", help="--executor ray: the cluster, auto, host:port or ray://host:port")
+    score.add_argument("--cpus-per-task", type=float, default=1.0, help="--executor ray: CPUs each task reserves")
+    score.add_argument("--gpus-per-task", type=float, default=0.0,
+                       help="--executor ray: GPUs each task reserves (a fraction shares one)")
+    score.add_argument("--max-retries", type=int, default=3,
+                       help="--executor ray: times a task is rerun when its worker process dies")
     score.add_argument("--threads-per-worker", type=int, default=1,
                        help="torch threads per worker (part of a score's identity: float sums round per thread split)")
     score.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
@@ -71,24 +78,22 @@ def _score(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_table_path(args.out)
     _check_at_least_one("--workers", args.workers)
+    executor = ExecutorSettings(args.executor, args.address, args.cpus_per_task, args.gpus_per_task, args.max_retries)
     _check_at_least_one("--threads-per-worker", args.threads_per_worker)
     if args.dataload not in METHODS:
         raise choice_error("--dataload", args.dataload, METHODS)
     resolve_device(args.device)
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
+    check_cluster(executor)  # the last check: it may wait on the network
     archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
     batches = load_minibatches(args.dataset, args.dataload, args.batch_size, args.seed, args.minibatch, args.data_dir)
     job = ScoringJob(space, proxies, batches, info.num_classes, args.seed, args.device, threads=args.threads_per_worker)
     if args.arch is not None:
         # With the thread count a batch run uses, so that the numbers are the same.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(job.threads)
-        try:
+        with torch_threads(job.threads):
             print(json.dumps(score_one(job, archs[0]), indent=2))
-        finally:
-            torch.set_num_threads(threads)
         return 0
-    table = score_architectures(job, archs, args.out, args.workers, progress=not args.no_progress)
+    table = score_architectures(job, archs, args.out, args.workers, progress=not args.no_progress, executor=executor)
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
     return 0
 

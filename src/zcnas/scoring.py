@@ -6,7 +6,6 @@ worker runs the same number of torch threads, so a score does not depend on the
 order, the process or the number of workers that computed it.
 """
 
-import multiprocessing
 import random
 import time
 import warnings
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from .data import Minibatches
 from .device import deterministic_kernels, resolve_device, synchronize
 from .errors import ZcnasError
+from .execution import LOCAL, ExecutorSettings, check_workers, execute, torch_threads
 from .files import check_table_path, write_table
 from .fingerprint import source_digest
 from .journal import Journal
@@ -98,27 +98,15 @@ def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> di
 
 
 @contextmanager
-def _threads(count: int):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-_worker_job: ScoringJob | None = None
-
-
-def _start_worker(job: ScoringJob) -> None:
-    global _worker_job
-    torch.set_num_threads(job.threads)
+def _scoring_process(job: ScoringJob):
+    # Every process that scores, this one included, with the kernels and thread count of the job.
     deterministic_kernels()
-    _worker_job = job
+    with torch_threads(job.threads):
+        yield job
 
 
-def _score_in_worker(arch: Hashable) -> dict:
-    return score_one(_worker_job, arch, warn_on_split=False)
+def _score_item(job: ScoringJob, arch: Hashable) -> dict:
+    return score_one(job, arch, warn_on_split=False)
 
 
 def score_architectures(
@@ -129,6 +117,7 @@ def score_architectures(
     progress: bool = True,
     journal_dir: Path | str | None = None,
     timings_out: Path | str | None = None,
+    executor: ExecutorSettings = LOCAL,
 ) -> pd.DataFrame:
     """Score `archs` into the table `out` (Parquet or CSV), resuming a killed run.
 
@@ -136,7 +125,8 @@ def score_architectures(
     stage's outputs before rerunning it) as they complete; a rerun with the same
     job skips them. The table, written atomically at the end, has exactly one row per
     architecture, in the order given. `workers` processes of `job.threads` torch
-    threads each score in parallel; the table does not depend on their number.
+    threads each score in parallel (or Ray tasks, with a `ray` executor); the table
+    depends neither on their number nor on the backend.
 
     A table holding the four AZ-NAS components (group `az_nas`) also gets their
     set-level aggregate, column `az_nas`, ranked among its rows (`zcnas.proxies.az_nas`).
@@ -145,8 +135,7 @@ def score_architectures(
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
     is the same bit for bit on every rerun. The returned table has them all.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
+    check_workers(workers)
     out = check_table_path(out)
     if timings_out is not None:
         timings_out = check_table_path(timings_out)
@@ -159,7 +148,8 @@ def score_architectures(
         todo = [arch for arch, name in zip(archs, names) if name not in done]
         with tqdm(total=len(archs), initial=len(archs) - len(todo), desc=f"scoring {job.space.name}",
                   unit="arch", disable=not progress) as bar:
-            for row in _run(job, todo, workers):
+            device_type = resolve_device(job.device).type
+            for _, row in execute(_score_item, todo, job, _scoring_process, workers, executor, device_type):
                 journal.append(row)
                 bar.update()
         rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
@@ -190,18 +180,3 @@ def check_space_supports(space: SearchSpace, proxies: Iterable[str], num_classes
         check_supported(net, proxies)
     except ZcnasError as exc:
         raise ZcnasError(f"space {space.name}: {exc}") from None
-
-
-def _run(job: ScoringJob, archs: list, workers: int):
-    if workers == 1 or len(archs) <= 1:
-        deterministic_kernels()
-        with _threads(job.threads):
-            for arch in archs:
-                yield score_one(job, arch, warn_on_split=False)
-        return
-    if resolve_device(job.device).type == "cuda":
-        warnings.warn("several workers on one GPU contend for it; consider workers=1", RuntimeWarning)
-    # spawn, not fork: forking after torch has started its thread pools can deadlock.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
-        yield from pool.imap_unordered(_score_in_worker, archs, chunksize=1)

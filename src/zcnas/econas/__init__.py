@@ -2,7 +2,7 @@
 
 from .config import DEFAULT_BATCH_SIZE, TrainingConfig, configs_from_params, make_config, parse_config_name
 from .data import SplitIndices, TrainingData, prepare_data, resize_images, split_indices
-from .sample import COLUMNS, DEFAULT_VAL_FRACTION, default_workers, train_archs, train_sample
+from .sample import COLUMNS, DEFAULT_VAL_FRACTION, train_archs, train_sample
 from .training import build_network, train_arch, train_network
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "TrainingData",
     "build_network",
     "configs_from_params",
-    "default_workers",
     "make_config",
     "parse_config_name",
     "prepare_data",

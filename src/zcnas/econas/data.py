@@ -51,12 +51,6 @@ class TrainingData:
     def to(self, device: torch.device) -> "TrainingData":
         return TrainingData(*(tensor.to(device) for tensor in self._tensors()), self.num_classes)
 
-    def share_memory(self) -> "TrainingData":
-        """Move the tensors to shared memory, so worker processes map them instead of copying."""
-        for tensor in self._tensors():
-            tensor.share_memory_()
-        return self
-
 
 def split_sizes(num_images: int, val_fraction: float, train_fraction: float) -> tuple[int, int]:
     """(validation images, training images) of `split_indices`, checked."""

@@ -31,7 +31,8 @@ def econas_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out: Pa
     device = resolve_device(params.device)
     table = train_sample(training_configs(params.econas.configs, params.econas.shortened), econas_archs(params, truth), params.econas.dataset, data_dir,
                          params.seed, params.device, out, workers=worker_count(params, device.type),
-                         val_fraction=params.econas.val_fraction, timings_out=timings_out)
+                         val_fraction=params.econas.val_fraction, timings_out=timings_out,
+                         executor=params.executor.settings())
     final = table.loc[table.groupby(["config", "arch"])["epoch"].idxmax()]
     for config, group in final.groupby("config"):
         run.log_metrics({config: {"seconds_per_arch": group["seconds"].mean(),

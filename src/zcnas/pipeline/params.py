@@ -16,6 +16,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valid
 from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
 from ..evaluation.combined import parse_spec
+from ..execution import ExecutorSettings
 from ..proxies import proxy_names, resolve_proxies
 from ..spaces import space_names
 
@@ -277,10 +278,34 @@ class Nb101Params(Section):
     _sample = field_validator("sample")(ScoreParams._sample.__func__)
 
 
+class ExecutorParams(Section):
+    """Where the long stages (score, score_space, score_nb101, econas, search) run their
+    work: `local` processes (`workers` of them) or Ray tasks; checked by zcnas.execution.
+    No setting changes a result (tests/test_execution.py)."""
+
+    backend: str = "local"
+    address: str = "auto"
+    cpus_per_task: float = 1.0
+    gpus_per_task: float = 0.0
+    max_retries: StrictInt = 3
+
+    @model_validator(mode="after")
+    def _settings_are_valid(self):
+        try:
+            self.settings()
+        except ZcnasError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def settings(self) -> ExecutorSettings:
+        return ExecutorSettings(**self.model_dump())
+
+
 class Params(Section):
     seed: StrictInt = 42
     device: str = "auto"
     workers: StrictInt | Literal["auto"] = "auto"
+    executor: ExecutorParams = ExecutorParams()
     fetch: FetchParams = FetchParams()
     score: ScoreParams = ScoreParams()
     score_space: ScoreSpaceParams = ScoreSpaceParams()

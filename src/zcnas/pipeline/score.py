@@ -58,6 +58,7 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
                for dataset in datasets}
     device = resolve_device(params.device)
     workers = worker_count(params, device.type)
+    executor = params.executor.settings()
     tables = {}
     for dataset, archs in plans.items():
         job = ScoringJob(space, tuple(proxies), batches[dataset], dataset_info(dataset).num_classes, params.seed,
@@ -68,10 +69,10 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
             replicate_job = job if replicate is None else replace(job, seed=weight_seed(params.seed, replicate))
             timings = None if timings_dir is None else score_table_path(timings_dir, space.name, dataset, replicate)
             table = score_architectures(replicate_job, [space.parse(a) for a in archs], path, workers=workers,
-                                        journal_dir=journal_dir, timings_out=timings)
+                                        journal_dir=journal_dir, timings_out=timings, executor=executor)
             timing = {"architectures": len(table), **{
                 f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}
             run.log_metrics({dataset: timing if replicate is None else {f"seed{replicate}": timing}})
             tables[path] = table
-    run.set_tags({"zcnas.workers": workers, "zcnas.device_used": device})
+    run.set_tags({"zcnas.workers": workers, "zcnas.executor": executor.backend, "zcnas.device_used": device})
     return tables

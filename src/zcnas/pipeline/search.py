@@ -107,7 +107,8 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
         curves: dict[str, np.ndarray] = {}
         for algorithm, variants in groups.items():
             curves.update(run_variants(variants, benchmark, rankings, config.budget, config.runs[algorithm],
-                                       params.seed, config.proxy, config.select_by, workers, progress=True))
+                                       params.seed, config.proxy, config.select_by, workers, progress=True,
+                                       executor=params.executor.settings()))
         key = dataset if space.name == params.score.space else f"{space.name}/{dataset}"
         seen = rankings[:proxy_runs]
         summaries[key] = {**summarize(curves, config.targets[dataset], rankings),

@@ -1,11 +1,11 @@
 """Running a DVC stage: params validated first, one MLflow child run, clean errors."""
 
-import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ZcnasError
+from ..execution import default_workers
 from ..tracking import StageRun, stage_run
 from .params import DEFAULT_PARAMS, Params, load_params
 
@@ -31,8 +31,5 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
 
 
 def worker_count(params: Params, device_type: str) -> int:
-    """`workers: auto` = one process per core on CPU (tiny ops favour processes over
-    intra-op threads), one on a GPU."""
-    if params.workers != "auto":
-        return params.workers
-    return 1 if device_type == "cuda" else max(1, os.cpu_count() or 1)
+    """The local worker processes: `workers`, where `auto` is `zcnas.execution.default_workers`."""
+    return default_workers(device_type) if params.workers == "auto" else params.workers

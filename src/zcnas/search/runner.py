@@ -5,16 +5,14 @@ proxy replicate r mod (number of replicates), and torch runs single-threaded ins
 so a curve is the same whatever the order, the process or the worker that computed it.
 """
 
-import multiprocessing
-from contextlib import contextmanager
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from ..errors import ZcnasError, choice_error
+from ..execution import LOCAL, ExecutorSettings, check_workers, execute, torch_threads
 from ..seeding import derive_seed, seeded
 from .benchmark import Benchmark
 from .evolution import aging_evolution
@@ -50,27 +48,33 @@ def run_search(variant: str | SearchConfig, benchmark: Benchmark, proxy_scores: 
 def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark,
                  proxy_scores: ProxyScores | ProxyReplicates, budget: int | Mapping[str, int], runs: int, seed: int,
                  proxy: str = "synflow", select_by: str = "val", workers: int = 1,
-                 progress: bool = False) -> dict[str, np.ndarray]:
+                 progress: bool = False, executor: ExecutorSettings = LOCAL) -> dict[str, np.ndarray]:
     """Curves of `runs` runs of each variant: {variant name: array [runs, budget]}.
 
     `proxy_scores` is one set of scores, or a list of replicates (e.g. the proxy under
     several weight seeds), of which run r of every variant reads `replicate_of(r, len)`.
     `budget` is one number or one per algorithm (e.g. {"rs": 300, "bp": 100}). All
-    settings are checked before any run starts.
+    settings are checked before any run starts. The runs go to `workers` processes (or
+    Ray tasks, with a `ray` executor); the curves do not depend on either.
     """
     configs = [parse_variant(variant) if isinstance(variant, str) else variant for variant in variants]
     names = [variant_name(config) for config in configs]
     if len(set(names)) < len(names):
         raise ZcnasError(f"variants must be distinct, got {names}")
     _require_count("runs", runs, 1)
-    _require_count("workers", workers, 1)
+    check_workers(workers)
     rankings = proxy_replicates(benchmark, proxy_scores, proxy) if any(map(uses_proxy, configs)) else None
     budgets = [_budget_of(budget, config.algorithm) for config in configs]
     for config, config_budget in zip(configs, budgets):
         check_search(config, benchmark, config_budget, rankings[0] if rankings else None, select_by)
     tasks = [(config, config_budget, run_index)
              for config, config_budget in zip(configs, budgets) for run_index in range(runs)]
-    curves = _execute(tasks, (benchmark, rankings, seed, select_by), workers, progress)
+    curves: list[np.ndarray | None] = [None] * len(tasks)
+    with tqdm(total=len(tasks), desc="search runs", unit="run", disable=not progress) as bar:
+        for index, curve in execute(_run_task, tasks, (benchmark, rankings, seed, select_by), workers=workers,
+                                    executor=executor):
+            curves[index] = curve
+            bar.update()
     return {name: np.stack(curves[i * runs:(i + 1) * runs]) for i, name in enumerate(names)}
 
 
@@ -94,7 +98,8 @@ def search_history(config: SearchConfig, benchmark: Benchmark, ranking: ProxyRan
     """The cells one run trains, in order (unchecked settings: see `check_search`)."""
     run_seed = derive_seed(seed, config.algorithm, variant_name(config), run_index)
     history = TrainingHistory(benchmark, budget)
-    with seeded(run_seed), _single_threaded():
+    # Tiny models gain nothing from threads, and a fixed thread count keeps float sums reproducible.
+    with seeded(run_seed), torch_threads(1):
         SEARCHES[config.algorithm](config, benchmark, ranking, history, Randomness.from_seed(run_seed))
     return history
 
@@ -140,44 +145,8 @@ def _budget_of(budget: int | Mapping[str, int], algorithm: str) -> int:
     return budget[algorithm]
 
 
-@contextmanager
-def _single_threaded():
-    # Tiny models gain nothing from threads, and a fixed thread count keeps float sums reproducible.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-_worker_context: tuple | None = None
-
-
-def _start_worker(context: tuple) -> None:
-    global _worker_context
-    _worker_context = context
-
-
-def _run_task(task: tuple, context: tuple | None = None) -> np.ndarray:
-    benchmark, rankings, seed, select_by = context or _worker_context
+def _run_task(context: tuple, task: tuple) -> np.ndarray:
+    benchmark, rankings, seed, select_by = context
     config, budget, run_index = task
     ranking = rankings[replicate_of(run_index, len(rankings))] if rankings else None
     return search_history(config, benchmark, ranking, budget, seed, run_index).curve(select_by)
-
-
-def _execute(tasks: list[tuple], context: tuple, workers: int, progress: bool) -> list[np.ndarray]:
-    curves = []
-    with tqdm(total=len(tasks), desc="search runs", unit="run", disable=not progress) as bar:
-        if workers == 1 or len(tasks) == 1:
-            for task in tasks:
-                curves.append(_run_task(task, context))
-                bar.update()
-            return curves
-        # spawn, not fork: forking after torch has started its thread pools can deadlock.
-        pool_context = multiprocessing.get_context("spawn")
-        with pool_context.Pool(workers, initializer=_start_worker, initargs=(context,)) as pool:
-            for curve in pool.imap(_run_task, tasks, chunksize=1):
-                curves.append(curve)
-                bar.update()
-    return curves

@@ -1,0 +1,302 @@
+"""Running a long job's work items: in this process, in local worker processes, or as Ray tasks.
+
+Every long job (scoring, reduced training, search runs) hands its items to `execute`,
+which yields `(index of the item, result)` as results complete; the caller alone
+writes its journal and puts results in its own order, so the backend, the number of
+workers and the completion order never change a result.
+
+A job is two module-level functions (picklable by name): `setup(shared)`, a context
+manager entered once per worker process (torch threads, data on the device), whose
+value `run(state, item)` reads for every item. In this process the context is left
+when the job ends, so that the caller's settings are restored.
+"""
+
+import multiprocessing
+import os
+import socket
+import threading
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable, ContextManager, Iterator, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .errors import ZcnasError, choice_error
+
+BACKENDS = ("local", "ray")
+# How often a local worker checks that its driver is alive: a killed driver's workers stop within it.
+ORPHAN_CHECK_SECONDS = 0.5
+# Ray tasks submitted ahead of their results: enough to keep a cluster busy, few enough
+# that waiting on them stays cheap with hundreds of thousands of items.
+RAY_IN_FLIGHT = 1000
+# Seconds to wait for a Ray head's port before giving up on it.
+RAY_CONNECT_SECONDS = 10.0
+
+Setup = Callable[[Any], ContextManager]
+Run = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where work runs. `local`: worker processes on this machine (their number is the
+    caller's `workers`). `ray`: Ray tasks on the cluster at `address` (`auto`, `host:port`
+    or `ray://host:port`), each reserving `cpus_per_task` CPUs and `gpus_per_task` GPUs
+    (fractions share one) and retried `max_retries` times when its worker process dies."""
+
+    backend: str = "local"
+    address: str = "auto"
+    cpus_per_task: float = 1.0
+    gpus_per_task: float = 0.0
+    max_retries: int = 3
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise choice_error("executor backend", self.backend, BACKENDS)
+        if not isinstance(self.address, str) or not self.address:
+            raise ZcnasError(f"address must be 'auto', 'host:port' or 'ray://host:port', got {self.address!r}")
+        for name, minimum in (("cpus_per_task", 0.0), ("gpus_per_task", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+                raise ZcnasError(f"{name} must be a number >= {minimum:g}, got {value!r}")
+        if self.cpus_per_task == 0 and self.gpus_per_task == 0:
+            raise ZcnasError("cpus_per_task and gpus_per_task are both 0; a task needs some resource")
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ZcnasError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
+
+
+LOCAL = ExecutorSettings()
+
+
+def default_workers(device_type: str) -> int:
+    """One process per CPU core this process may use on the CPU, one on a GPU (which
+    several would contend for).
+
+    Measured on a shared 2-core machine (EcoNAS training, images/s, 2 single-thread
+    processes vs 1 process with 2 threads): while other jobs held a core, r8c4 1198 vs
+    144, r16c8 140 vs 50, r32c16 27 vs 16 (intra-op threads of these small networks stall
+    at every sync); when it was quiet, r8c4 2744 vs 2395, r16c8 681 vs 717, r32c16 95 vs
+    118. Processes risk losing ~20% and may gain 3-10x.
+    """
+    if device_type == "cuda":
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check_workers(workers: object) -> None:
+    """ZcnasError unless `workers` is a positive integer (callers check before writing anything)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
+
+
+def execute(run: Run, items: Sequence, shared: Any = None, setup: Setup = nullcontext, workers: int = 1,
+            executor: ExecutorSettings = LOCAL, device_type: str = "cpu") -> Iterator[tuple[int, Any]]:
+    """`(index, run(state, items[index]))` for every item, in order of completion.
+
+    `workers` is the number of local processes (1: this process); Ray decides its own.
+    An exception raised by `run` or `setup` is raised here, as it was raised there; the
+    work still under way then stops (so does it when the caller stops iterating).
+    """
+    check_workers(workers)
+    items = list(items)
+    if not items:
+        return
+    if executor.backend == "ray":
+        yield from _ray_results(run, items, shared, setup, executor)
+    elif workers == 1 or len(items) == 1:
+        with setup(shared) as state:
+            for index, item in enumerate(items):
+                yield index, run(state, item)
+    else:
+        if device_type == "cuda":
+            warnings.warn("several workers on one GPU contend for it; consider workers=1", RuntimeWarning)
+        yield from _local_results(run, items, shared, setup, min(workers, len(items)))
+
+
+@contextmanager
+def torch_threads(count: int):
+    """torch's intra-op thread count set to `count`, restored on leaving (a `setup` for
+    this process as much as for a worker). A fixed count keeps float sums reproducible:
+    a sum split over a different number of threads rounds differently."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def worker_position() -> int | None:
+    """This local worker's number (1, 2, ...), for a progress bar of its own below the
+    job's; None in the calling process or a Ray task, where no bar has a line of its own."""
+    return _worker_position
+
+
+# --- local worker processes --------------------------------------------------------------
+
+# A local worker's job: its setup and shared input (from the driver), and the state they
+# give, made on the worker's first item so that an error in setup reaches the driver as
+# that item's error.
+_worker_job: tuple[Setup, Any] | None = None
+_worker_state: Any = None
+_worker_position: int | None = None
+# Holds the setup's context for the worker's life: a generator-based context manager
+# that is garbage-collected leaves its context (a thread count set would be undone).
+_worker_context = ExitStack()
+
+
+def _local_results(run: Run, items: list, shared: Any, setup: Setup, workers: int):
+    # spawn, not fork: forking after torch has started its thread pools can deadlock.
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    # One lock for all workers' bars, owned by the driver: bars take turns at the terminal.
+    startup = (os.getpid(), stop, context.Value("i", 0), context.RLock(), setup, shared)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_local_worker, initargs=startup)
+    finished = False
+    try:
+        pending = {pool.submit(_run_local, run, item): index for index, item in enumerate(items)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise ZcnasError("a worker process died (killed, or out of memory?) before finishing its "
+                                     "work; what was finished is kept, a rerun resumes") from None
+                yield index, result
+        finished = True
+    finally:
+        if not finished:
+            stop.set()  # workers still computing exit now, rather than finish work nobody reads
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_local_worker(driver: int, stop, slots, bar_lock, setup: Setup, shared: Any) -> None:
+    global _worker_job, _worker_position
+    threading.Thread(target=_exit_when_abandoned, args=(driver, stop), daemon=True).start()
+    tqdm.set_lock(bar_lock)
+    with slots.get_lock():
+        slots.value += 1
+        _worker_position = slots.value
+    _worker_job = (setup, shared)
+
+
+def _exit_when_abandoned(driver: int, stop) -> None:
+    # A killed driver runs no cleanup; its workers notice they were re-parented.
+    while not stop.wait(ORPHAN_CHECK_SECONDS):
+        if os.getppid() != driver:
+            break
+    os._exit(1)
+
+
+def _run_local(run: Run, item: Any) -> Any:
+    global _worker_job, _worker_state
+    if _worker_job is not None:
+        setup, shared = _worker_job
+        _worker_state = _worker_context.enter_context(setup(shared))
+        _worker_job = None
+    return run(_worker_state, item)
+
+
+# --- Ray tasks ---------------------------------------------------------------------------
+
+# The job a Ray worker process last ran: its shared input's object id, its setup's
+# context and state. A worker runs many tasks of a job, and sets up (and fetches the
+# shared input) once; the context is left when a task of another job comes.
+_ray_job: dict[str, Any] = {"key": None, "context": ExitStack(), "state": None}
+
+
+def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: ExecutorSettings):
+    ray, connected_here = _connect(executor.address)
+    pending = {}
+    try:
+        shared_ref = ray.put(shared)  # once, for every task
+        task = ray.remote(_run_ray_task).options(num_cpus=executor.cpus_per_task, num_gpus=executor.gpus_per_task,
+                                                 max_retries=executor.max_retries)
+
+        def submit(index: int) -> None:
+            # The reference goes in a list, so that Ray passes it on rather than fetching the input for every task.
+            pending[task.remote(run, setup, [shared_ref], items[index])] = index
+
+        for index in range(min(RAY_IN_FLIGHT, len(items))):
+            submit(index)
+        following = len(pending)
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            index = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                raise exc.cause from None  # the task's own exception, as a local worker raises it
+            except ray.exceptions.RayError as exc:
+                raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
+                                 "what was finished is kept, a rerun resumes") from None
+            if following < len(items):
+                submit(following)
+                following += 1
+            yield index, result
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if connected_here:
+            ray.shutdown()
+
+
+def check_cluster(executor: ExecutorSettings) -> None:
+    """For the `ray` backend, a ZcnasError unless Ray is installed and the cluster's
+    address answers (`auto` is looked up by Ray when it connects); a caller checks this
+    before loading data."""
+    if executor.backend == "ray":
+        _import_ray()
+        if executor.address != "auto":
+            _check_reachable(executor.address)
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise ZcnasError("executor backend 'ray' needs Ray: pip install -e '.[ray]'") from None
+    return ray
+
+
+def _connect(address: str):
+    """Ray, connected to the cluster at `address` unless this process already is, and
+    whether it connected here; a ZcnasError naming the address when that fails."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        return ray, False
+    if address != "auto":
+        _check_reachable(address)
+    try:
+        ray.init(address=address, logging_level="ERROR")
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ZcnasError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from None
+    return ray, True
+
+
+def _check_reachable(address: str) -> None:
+    # Ray retries an unreachable head for a minute or more; a plain connection fails at once.
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ZcnasError(f"Ray address {address!r} is not 'auto', 'host:port' or 'ray://host:port'")
+    try:
+        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise ZcnasError(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+
+
+def _run_ray_task(run: Run, setup: Setup, shared_box: list, item: Any) -> Any:
+    import ray
+
+    (shared_ref,) = shared_box
+    if _ray_job["key"] != shared_ref.hex():
+        _ray_job["context"].close()
+        _ray_job["key"] = None
+        _ray_job["state"] = _ray_job["context"].enter_context(setup(ray.get(shared_ref)))
+        _ray_job["key"] = shared_ref.hex()
+    return run(_ray_job["state"], item)
