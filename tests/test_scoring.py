@@ -257,3 +257,29 @@ def test_cli_resumes_after_sigkill(tmp_path, synthetic_data_dir):
     table = pd.read_csv(out)
     assert table["arch"].tolist() == [NB201.format(c) for c in cells]
     assert table["synflow"].notna().all() and not journal.exists()
+
+
+def test_scoring_runs_deterministic_float32_kernels(tmp_path, monkeypatch):
+    # TF32 (PyTorch's default for GPU convolutions) moved GraSP's ranking on an H200; a
+    # proxy reading the flags while it is scored sees them off, whatever they were.
+    from zcnas.proxies import PROXIES
+    from zcnas.proxies.registry import Proxy
+
+    seen = []
+
+    def flags(context) -> float:
+        seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+                     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark))
+        return 0.0
+
+    monkeypatch.setitem(PROXIES, "flags", Proxy("flags", flags, frozenset(), higher_is_better=True, uses_labels=False,
+                                                uses_data=False, citation="test", paper=False))
+    # The flags' own setters (monkeypatch cannot undo torch.backends.cuda.matmul's).
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark)
+    cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark = True, True, False, True
+    try:
+        score_architectures(make_job(proxies=("flags",)), archs(1), tmp_path / "flags.csv", progress=False)
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark = before
+    assert seen == [(False, False, True, False)]

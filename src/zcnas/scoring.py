@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import Minibatches
-from .device import deterministic_kernels, resolve_device, synchronize
+from .device import exact_kernels, resolve_device, synchronize
 from .errors import ZcnasError
 from .execution import LOCAL, ExecutorSettings, check_workers, execute, torch_threads
 from .files import check_table_path, write_table
@@ -100,7 +100,7 @@ def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> di
 @contextmanager
 def _scoring_process(job: ScoringJob):
     # Every process that scores, this one included, with the kernels and thread count of the job.
-    deterministic_kernels()
+    exact_kernels()
     with torch_threads(job.threads):
         yield job
 

@@ -1,5 +1,6 @@
 import torch
 
+from ._sums import total
 from .registry import register
 
 # The reference's k: keeps log(|correlation|) finite for uncorrelated Jacobians.
@@ -24,8 +25,5 @@ def epe_nas(context) -> float:
     it is given.
     """
     jacobian, targets = context["jacobian"].double(), context.targets
-    score = torch.zeros((), dtype=torch.float64)
-    for label in targets.unique():
-        correlation = torch.corrcoef(jacobian[targets == label])
-        score += torch.log(correlation.abs() + EPSILON).sum().abs()
-    return float(score)
+    return total(torch.log(torch.corrcoef(jacobian[targets == label]).abs() + EPSILON).sum().abs()
+                 for label in targets.unique())

@@ -1,5 +1,6 @@
 import torch
 
+from ._sums import total
 from .registry import register
 
 
@@ -17,12 +18,12 @@ def zico(context) -> float:
     spread at all, e.g. a layer the loss does not reach) is left out rather than adding
     log(0). A NaN gradient propagates to a NaN score, as in the reference.
     """
-    score = torch.zeros((), dtype=torch.float64)
-    for grads in context["minibatch_gradients"]:
-        grads = grads.flatten(1).double()
-        std = grads.std(dim=0, unbiased=False)
-        spread = std != 0
-        layer_sum = (grads.abs().mean(dim=0)[spread] / std[spread]).sum()
-        if layer_sum != 0:
-            score += torch.log(layer_sum)
-    return float(score)
+    return total(torch.log(spread) for spread in map(_gradient_spread, context["minibatch_gradients"]) if spread != 0)
+
+
+def _gradient_spread(grads: torch.Tensor) -> torch.Tensor:
+    """sum_theta mean_b |g_theta| / std_b(g_theta) of one layer, over weights whose std is not 0."""
+    grads = grads.flatten(1).double()
+    std = grads.std(dim=0, unbiased=False)
+    spread = std != 0
+    return (grads.abs().mean(dim=0)[spread] / std[spread]).sum()
