@@ -35,16 +35,21 @@ def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess
     return result
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the project's pipeline in a fresh git + DVC repository, with data."""
-    root = tmp_path_factory.mktemp("project")
+def copy_pipeline(root: Path) -> None:
+    """The pipeline (dvc.yaml, stages, src) into `root`, with params.yaml under the smoke profile."""
     for name in ("dvc.yaml", "stages", "src"):
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
     params = merged(yaml.safe_load((REPO / "params.yaml").read_text()),
                     yaml.safe_load((REPO / "profiles" / "smoke.yaml").read_text()))
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project's pipeline in a fresh git + DVC repository, with data."""
+    root = tmp_path_factory.mktemp("project")
+    copy_pipeline(root)
     store = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}", "ZCNAS_TRACKING": "on",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
