@@ -4,6 +4,7 @@ Runs on the real mirror (../shared/data) when present, else on generated data of
 same schema (a synthetic NB201 table and random CIFAR-10 images).
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -106,12 +107,16 @@ def test_repro_produces_metrics_report_and_plots(project):
     assert not list((root / "data" / "scores_nb101").glob("*.parquet"))
 
 
-def test_second_repro_has_nothing_to_do(project):
-    root, env, _ = project
+def assert_repro_runs_nothing(root: Path, env: dict) -> None:
     output = run(["dvc", "repro"], root, env).stdout
     assert "Running stage" not in output, output
     for stage in yaml.safe_load((root / "dvc.yaml").read_text())["stages"]:
         assert f"'{stage}' didn't change" in output, output
+
+
+def test_second_repro_has_nothing_to_do(project):
+    root, env, _ = project
+    assert_repro_runs_nothing(root, env)
 
 
 @pytest.mark.parametrize("edit", [
@@ -165,6 +170,57 @@ def test_a_rerun_in_a_fresh_clone_reproduces_every_result_bit_for_bit(project, t
     assert "metrics/correlation.json" in results and "data/scores" in results
     differing = [path for path in results if first[path] != second[path]]
     assert not differing, f"a rerun changed these results: {differing}"
+
+
+def output_files(root: Path) -> list[Path]:
+    """Every file of every stage output in dvc.lock (a missing output is listed as itself)."""
+    paths = [root / out for out in output_hashes(root)]
+    files = (file for path in paths for file in (path.rglob("*") if path.is_dir() else [path]))
+    return sorted(file for file in files if not file.is_dir())
+
+
+def file_md5s(root: Path) -> dict[str, str]:
+    """{file: md5} of the files output_files lists, as they are on disk."""
+    return {file.relative_to(root).as_posix(): hashlib.md5(file.read_bytes()).hexdigest()
+            for file in output_files(root)}
+
+
+def locked_md5s(root: Path) -> dict[str, str]:
+    """{file: md5} of every output file as the run recorded it (dvc.lock and the cache's directory listings)."""
+    files = {}
+    for path, md5 in output_hashes(root).items():
+        if md5.endswith(".dir"):
+            listing = json.loads((root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).read_text())
+            files.update({f"{path}/{entry['relpath']}": entry["md5"] for entry in listing})
+        else:
+            files[path] = md5
+    return files
+
+
+def test_a_teammate_pulls_the_outputs_from_a_shared_remote_and_reruns_nothing(project, tmp_path):
+    """README's "Sharing outputs": push to a DVC remote (here a local directory), pull into a
+    fresh clone; the clone has every output, byte for byte, and nothing to recompute."""
+    root, env, _ = project
+    remote = tmp_path / "remote"
+    run(["dvc", "remote", "add", "-d", "team", str(remote)], root, env)  # in .dvc/config, committed
+    run(["git", "add", "-A"], root, env)
+    run(["git", "commit", "-qm", "results, team remote"], root, env)
+    run(["dvc", "push"], root, env)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(root), str(clone)], tmp_path, env)  # no data/raw: nothing may need it
+    env = {**env, "ZCNAS_TRACKING": "off"}  # nothing should run; if something did, its MLflow runs stay apart
+    run(["dvc", "pull"], clone, env)
+    # Compared with what the run recorded, not with the project's files: a bad-params test above
+    # leaves check_params's output deleted there (DVC clears a stage's outputs before running it).
+    original, pulled = locked_md5s(root), file_md5s(clone)
+    assert "data/scores/nb201-cifar10.parquet" in pulled and "metrics/correlation.json" in pulled
+    assert pulled == original
+    assert json.loads(run(["dvc", "status", "--json"], clone, env).stdout) == {}
+    assert json.loads(run(["dvc", "status", "--cloud", "--json"], clone, env).stdout) == {}  # the remote has it all
+    mtimes = {file: file.stat().st_mtime_ns for file in output_files(clone)}
+    assert_repro_runs_nothing(clone, env)
+    assert {file: file.stat().st_mtime_ns for file in output_files(clone)} == mtimes
+    assert file_md5s(clone) == original
 
 
 def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(project):
