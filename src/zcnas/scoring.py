@@ -148,8 +148,7 @@ def score_architectures(
         todo = [arch for arch, name in zip(archs, names) if name not in done]
         with tqdm(total=len(archs), initial=len(archs) - len(todo), desc=f"scoring {job.space.name}",
                   unit="arch", disable=not progress) as bar:
-            device_type = resolve_device(job.device).type
-            for _, row in execute(_score_item, todo, job, _scoring_process, workers, executor, device_type):
+            for _, row in execute(_score_item, todo, job, _scoring_process, workers, executor):
                 journal.append(row)
                 bar.update()
         rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins

@@ -116,7 +116,7 @@ def train_archs(
             shared = ({config.name: config for config in configs}, data, seed, str(torch_device), threads_per_worker,
                       progress and executor.backend == "local")
             for _, (config_name, arch_name, rows) in execute(_train_item, todo, shared, _training_process, workers,
-                                                             executor, torch_device.type):
+                                                             executor):
                 journals[config_name].append({"arch": arch_name, "rows": rows})
                 bar.set_postfix(last=config_name)
                 bar.update()
