@@ -12,3 +12,9 @@ class ZcnasError(Exception):
 def choice_error(what: str, value: object, valid: "list[str] | tuple[str, ...]") -> ZcnasError:
     """An error naming the bad value and the valid choices."""
     return ZcnasError(f"unknown {what} {value!r}; expected one of: {', '.join(map(str, valid))}")
+
+
+def check_positive_integer(name: str, value: object) -> None:
+    """A ZcnasError naming `name` unless `value` is an int >= 1 (a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ZcnasError(f"{name} must be a positive integer, got {value!r}")

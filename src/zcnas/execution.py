@@ -24,7 +24,7 @@ from typing import Any, Callable, ContextManager, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ZcnasError, choice_error
+from .errors import ZcnasError, check_positive_integer, choice_error
 
 BACKENDS = ("local", "ray")
 # How often a local worker checks that its driver is alive: a killed driver's workers stop within it.
@@ -87,12 +87,6 @@ def default_workers(device_type: str) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def check_workers(workers: object) -> None:
-    """ZcnasError unless `workers` is a positive integer (callers check before writing anything)."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ZcnasError(f"workers must be a positive integer, got {workers!r}")
-
-
 def execute(run: Run, items: Sequence, shared: Any = None, setup: Setup = nullcontext, workers: int = 1,
             executor: ExecutorSettings = LOCAL) -> Iterator[tuple[int, Any]]:
     """`(index, run(state, items[index]))` for every item, in order of completion.
@@ -101,7 +95,7 @@ def execute(run: Run, items: Sequence, shared: Any = None, setup: Setup = nullco
     An exception raised by `run` or `setup` is raised here, as it was raised there; the
     work still under way then stops (so does it when the caller stops iterating).
     """
-    check_workers(workers)
+    check_positive_integer("workers", workers)
     items = list(items)
     if not items:
         return
@@ -210,7 +204,7 @@ _ray_job: dict[str, Any] = {"key": None, "context": ExitStack(), "state": None}
 
 
 def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: ExecutorSettings):
-    ray, connected_here = _connect(executor.address)
+    ray, connected_here = _connect(executor)
     pending = {}
     try:
         shared_ref = ray.put(shared)  # once, for every task
@@ -263,18 +257,17 @@ def _import_ray():
     return ray
 
 
-def _connect(address: str):
-    """Ray, connected to the cluster at `address` unless this process already is, and
+def _connect(executor: ExecutorSettings):
+    """Ray, connected to the executor's cluster unless this process already is, and
     whether it connected here; a ZcnasError naming the address when that fails."""
     ray = _import_ray()
     if ray.is_initialized():
         return ray, False
-    if address != "auto":
-        _check_reachable(address)
+    check_cluster(executor)
     try:
-        ray.init(address=address, logging_level="ERROR")
+        ray.init(address=executor.address, logging_level="ERROR")
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ZcnasError(f"cannot connect to the Ray cluster at {address!r}: {exc}") from None
+        raise ZcnasError(f"cannot connect to the Ray cluster at {executor.address!r}: {exc}") from None
     return ray, True
 
 

@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 
 from .data import Minibatches
 from .device import exact_kernels, resolve_device, synchronize
-from .errors import ZcnasError
-from .execution import LOCAL, ExecutorSettings, check_workers, execute, torch_threads
+from .errors import ZcnasError, check_positive_integer
+from .execution import LOCAL, ExecutorSettings, execute, torch_threads
 from .files import check_table_path, write_table
 from .fingerprint import source_digest
 from .journal import Journal
@@ -56,9 +56,7 @@ class ScoringJob:
 
     def __post_init__(self):
         for name in ("threads", "batch_parts"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ZcnasError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_integer(name, getattr(self, name))
 
     def settings(self) -> dict:
         """What a journal must match to be resumed: everything that determines a row."""
@@ -135,7 +133,7 @@ def score_architectures(
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
     is the same bit for bit on every rerun. The returned table has them all.
     """
-    check_workers(workers)
+    check_positive_integer("workers", workers)
     out = check_table_path(out)
     if timings_out is not None:
         timings_out = check_table_path(timings_out)

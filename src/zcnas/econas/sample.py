@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 
 from ..data import DEFAULT_DATA_DIR, load_split
 from ..device import resolve_device
-from ..errors import ZcnasError
-from ..execution import LOCAL, ExecutorSettings, check_workers, default_workers, execute, torch_threads, worker_position
+from ..errors import ZcnasError, check_positive_integer
+from ..execution import LOCAL, ExecutorSettings, default_workers, execute, torch_threads, worker_position
 from ..files import write_table
 from ..journal import Journal
 from . import training
@@ -89,9 +89,8 @@ def train_archs(
     configs = _as_configs(configs, dataset)
     torch_device = resolve_device(device)
     workers = default_workers(torch_device.type) if workers is None else workers
-    check_workers(workers)
-    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
-        raise ZcnasError(f"threads_per_worker must be a positive integer, got {threads_per_worker!r}")
+    check_positive_integer("workers", workers)
+    check_positive_integer("threads_per_worker", threads_per_worker)
     archs = list(dict.fromkeys(_parse(arch) for arch in archs))
     names = [training.SPACE.format(arch) for arch in archs]
     # Prepared before any journal is opened, so bad settings fail without leaving files behind.

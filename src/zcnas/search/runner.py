@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..errors import ZcnasError, choice_error
-from ..execution import LOCAL, ExecutorSettings, check_workers, execute, torch_threads
+from ..errors import ZcnasError, check_positive_integer, choice_error
+from ..execution import LOCAL, ExecutorSettings, execute, torch_threads
 from ..seeding import derive_seed, seeded
 from .benchmark import Benchmark
 from .evolution import aging_evolution
@@ -62,7 +62,7 @@ def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark,
     if len(set(names)) < len(names):
         raise ZcnasError(f"variants must be distinct, got {names}")
     _require_count("runs", runs, 1)
-    check_workers(workers)
+    check_positive_integer("workers", workers)
     rankings = proxy_replicates(benchmark, proxy_scores, proxy) if any(map(uses_proxy, configs)) else None
     budgets = [_budget_of(budget, config.algorithm) for config in configs]
     for config, config_budget in zip(configs, budgets):
