@@ -1,4 +1,5 @@
-"""NB201's avg_pool_3x3 fast path gives PyTorch's NCHW pooling bit for bit, up to second derivatives."""
+"""NB201's avg_pool_3x3 fast path gives PyTorch's NCHW pooling bit for bit, up to second derivatives;
+in channels-last memory (econas training) it stays there and agrees to float tolerance."""
 
 import pytest
 import torch
@@ -29,6 +30,26 @@ def test_equals_pytorch_pooling_bit_for_bit(shape, dtype):
                             values_and_derivatives(reference, x, weights)):
         assert ours.is_contiguous()
         assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(8, 4, 8, 8), (3, 5, 7, 6), (2, 16, 2, 2)])
+def test_channels_last_input_stays_channels_last_with_pytorchs_values(shape):
+    generator = torch.Generator().manual_seed(sum(shape))
+    x, weights = (torch.randn(shape, generator=generator, dtype=torch.float64).contiguous(
+        memory_format=torch.channels_last) for _ in range(2))
+    reference = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    for ours, theirs in zip(values_and_derivatives(AvgPool3x3(), x, weights),
+                            values_and_derivatives(reference, x.contiguous(), weights.contiguous())):
+        assert ours.is_contiguous(memory_format=torch.channels_last) and not ours.is_contiguous()
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_channels_last_border_averages_only_real_pixels():
+    # Each channel 2x2: every 3x3 window covers all four pixels, so each output is their mean.
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]], [[0.0, 4.0], [-4.0, 8.0]]]])
+    pooled = AvgPool3x3()(x.contiguous(memory_format=torch.channels_last))
+    assert pooled.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(pooled.contiguous(), torch.tensor([3.0, 2.0]).view(1, 2, 1, 1).expand(1, 2, 2, 2))
 
 
 def test_border_averages_only_real_pixels():
