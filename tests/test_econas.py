@@ -407,6 +407,28 @@ def test_same_seed_gives_the_same_table_whatever_the_order_or_process(tmp_path):
     assert not np.array_equal(first["train_loss"], other_seed["train_loss"])
 
 
+def test_training_runs_deterministic_float32_kernels(tmp_path, monkeypatch):
+    # PyTorch's default cuDNN choices gave two GPU runs of one cell different weights; a
+    # training process runs with the exact kernels, whatever the flags were before.
+    seen = []
+    real = training.train_arch
+
+    def recording(*args, **kwargs):
+        seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+                     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_arch", recording)
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark)
+    cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark = True, True, False, True
+    try:
+        run(tmp_path, archs=random_archs(1, seed=3))
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark = before
+    assert seen == [(False, False, True, False)] * len(CONFIGS)
+
+
 def count_trainings(monkeypatch, crash_after=None):
     """Record every (config, arch) trained; the first run is killed after `crash_after` of them."""
     trained = []

@@ -25,7 +25,7 @@ def synchronize(device: torch.device) -> None:
 
 def exact_kernels() -> None:
     """Deterministic cuDNN algorithms in full float32: the same inputs give the same
-    numbers on a GPU, and numbers close to a CPU's.
+    numbers on a GPU, and numbers close to a CPU's. Scoring and training processes set them.
 
     Benchmark mode picks the fastest kernel per run, which may differ between runs.
     TF32, PyTorch's default for convolutions on Ampere and later GPUs, keeps 10 bits of

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import DEFAULT_DATA_DIR, load_split
-from ..device import resolve_device
+from ..device import exact_kernels, resolve_device
 from ..errors import ZcnasError, check_positive_integer
 from ..execution import LOCAL, ExecutorSettings, default_workers, execute, torch_threads, worker_position
 from ..files import write_table
@@ -155,8 +155,11 @@ def _parse(arch: Hashable | str) -> Hashable:
 
 @contextmanager
 def _training_process(shared: tuple):
-    # Every process that trains, this one included: the job's thread count, the data on the device.
+    # Every process that trains, this one included: exact kernels (on an H200, PyTorch's
+    # default cuDNN choices gave two runs of one cell different weights after three steps),
+    # the job's thread count, the data on the device.
     configs, data, seed, device, threads, progress = shared
+    exact_kernels()
     with torch_threads(threads):
         yield {"configs": configs, "data": {name: part.to(torch.device(device)) for name, part in data.items()},
                "seed": seed, "progress": progress, "position": worker_position()}
