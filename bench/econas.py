@@ -8,7 +8,8 @@ thread (so images per second are per core), and are timed in turn within each re
 - plain: the textbook loop over the network as PyTorch's stock modules build it
   (`nn.AvgPool2d` for NB201's 3x3 average pooling): crop-and-flip, forward, cross-entropy,
   backward, SGD step;
-- zcnas: `zcnas.econas.training.train_network`, the loop the econas stage runs.
+- zcnas: `zcnas.econas.training.train_network`, the loop the econas stage runs (channels-last
+  memory, NB201's pooling summed by a depthwise convolution there).
 Throughput per cell is images / training seconds; a repeat's figure is the harmonic mean
 over the cells (total images over total seconds, as a sample of cells trains), and
 `speedup` is zcnas over plain within a repeat. Reported: the median over repeats.
