@@ -7,6 +7,7 @@ the batch split, one more forward per part.
 import torch
 import torch.nn.functional as F
 
+from .batchnorm import cheap_batchnorm_second_derivative
 from .context import Context
 from .main import accumulate
 from .registry import register_pass
@@ -19,7 +20,8 @@ def hessian(context: Context) -> list[torch.Tensor]:
         return _hessian_grads(weights, grads, context["loss_graph"])
     hessian_grads = [torch.zeros_like(w) for w in weights]
     for part_inputs, part_targets, share in context.batch_parts():
-        loss = F.cross_entropy(context.net(part_inputs), part_targets) * share
+        with cheap_batchnorm_second_derivative():
+            loss = F.cross_entropy(context.net(part_inputs), part_targets) * share
         graph_grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
         accumulate(hessian_grads, _hessian_grads(weights, grads, graph_grads))
     return hessian_grads

@@ -4,13 +4,17 @@ Fused so that gradient, activation and Jacobian proxies share one forward: the w
 gradients of the cross-entropy loss (`gradients`); per layer, N x C_out sums over
 spatial positions of (output * d loss / d output) (`channel_products`, for fisher); the
 input Jacobian of sum(logits) (`jacobian`); and the weight gradients with their graph
-kept (`loss_graph`), so GraSP's Hessian product reuses this forward. The graph cannot be
-kept across batch parts, so with the batch split `loss_graph` is None.
+kept (`loss_graph`), so GraSP's Hessian product reuses this forward, built with
+BatchNorm's cheap second derivative (batchnorm.py). The graph cannot be kept across
+batch parts, so with the batch split `loss_graph` is None.
 """
+
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 
+from .batchnorm import cheap_batchnorm_second_derivative
 from .context import Context
 from .registry import register_pass
 from .tools import captured
@@ -35,7 +39,8 @@ def main(context: Context) -> dict:
     graph_grads = None
     hooked = dict(enumerate(context.layers)) if want_activations else {}
     for part_inputs, part_targets, share in context.batch_parts():
-        with captured(hooked) as calls:
+        second_order = cheap_batchnorm_second_derivative() if keep_graph else nullcontext()
+        with captured(hooked) as calls, second_order:
             part_inputs = part_inputs.detach().requires_grad_(want_jacobian)
             logits = context.net(part_inputs)
         outputs = [(index, layer_calls[-1]) for index, layer_calls in calls.items() if layer_calls]
