@@ -29,7 +29,7 @@ TRAINING_FLOPS_PER_FORWARD = 3
 _EVAL_BATCH = 256  # larger batches run slower on a CPU (r32c16: 128 vs 76 images/s at 1024)
 # At NB201's reduced channel counts, PyTorch's CPU convolutions (their backward above all)
 # and the 3x3 pooling run faster on channels-last tensors, by more than BatchNorm loses
-# there: r8c4 at batch 2048 trains 1.45x faster (bench/econas.py).
+# there: r8c4 at batch 2048 trains 1.46x faster (bench/econas.py, median of 3 runs).
 _LAYOUT = torch.channels_last
 
 
