@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ZcnasError
-from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS
+from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS, has_all_components
 from .bootstrap import ci_metrics, spearman_interval
 from .combined import ENSEMBLE, LOG_RANK, VOTE, all_finite, combined_score, oriented
 from .fewshot import fewshot, fewshot_curve
@@ -68,7 +68,7 @@ def with_set_level_columns(proxies: Sequence[str]) -> list[str]:
     """`proxies` and the set-level columns a score table computes from them: `az_nas` when
     all four AZ-NAS components are scored (see `zcnas.scoring.score_architectures`)."""
     proxies = list(proxies)
-    return proxies + [AZ_NAS] if set(AZ_NAS_COMPONENTS) <= set(proxies) and AZ_NAS not in proxies else proxies
+    return proxies + [AZ_NAS] if has_all_components(proxies) and AZ_NAS not in proxies else proxies
 
 
 def _cost_members(column: str) -> list[str]:

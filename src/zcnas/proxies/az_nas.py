@@ -13,6 +13,7 @@ nor its labels, only its shape.
 """
 
 import math
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -109,8 +110,13 @@ def az_nas_scores(table: pd.DataFrame) -> pd.Series:
     return log_rank_sum(table, COMPONENTS)
 
 
+def has_all_components(names: Iterable[str]) -> bool:
+    """Whether `names` (proxies scored, a table's columns) include all four components."""
+    return set(COMPONENTS) <= set(names)
+
+
 def with_az_nas(table: pd.DataFrame) -> pd.DataFrame:
     """`table` with the `az_nas` column added when it holds all four components, else as is."""
-    if not set(COMPONENTS) <= set(table.columns):
+    if not has_all_components(table.columns):
         return table
     return table.assign(**{AGGREGATE: az_nas_scores(table)})
