@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-PAPER_SIX = ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow"]
+from zcnas.proxies import PAPER_PROXIES
+
 BATCH_SIZE = 64
 
 
@@ -51,7 +52,7 @@ def score_with_zcnas(archs: list[str]) -> None:
     from zcnas.spaces.nb201 import NB201
 
     inputs, targets = batch()
-    job = ScoringJob(NB201, tuple(PAPER_SIX), Minibatches.shared(inputs, targets), num_classes=10, seed=42,
+    job = ScoringJob(NB201, tuple(PAPER_PROXIES), Minibatches.shared(inputs, targets), num_classes=10, seed=42,
                      device="cpu")
     for arch in archs:
         score_one(job, NB201.parse(arch))
@@ -67,7 +68,7 @@ def score_with_reference(archs: list[str], reference: Path) -> None:
     inputs, targets = batch()
     for arch in archs:
         find_measures(get_model_from_arch_str(arch, 10), [(inputs, targets)], ("random", 1, 10),
-                      torch.device("cpu"), measure_names=PAPER_SIX)
+                      torch.device("cpu"), measure_names=list(PAPER_PROXIES))
 
 
 def timed_process(side: str, args) -> float:

@@ -27,23 +27,15 @@ that reaches x through x̂; tests/test_batchnorm_second_order.py checks it again
 finite differences and against PyTorch's double backward).
 """
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 
-@contextmanager
-def cheap_batchnorm_second_derivative() -> Iterator[None]:
+class cheap_batchnorm_second_derivative(TorchFunctionMode):
     """While the block builds a graph, route training-mode `F.batch_norm` on CPU tensors
     (every `nn.BatchNorm*` module calls it) through the functions below."""
-    with _BatchNormRouting():
-        yield
 
-
-class _BatchNormRouting(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.batch_norm:
@@ -106,7 +98,7 @@ class _BatchNormBackward(torch.autograd.Function):
         s = invstd
         gamma_s = s if weight is None else weight * s
         zeros = torch.zeros_like(s)
-        p = zeros if p is None or weight is None else p
+        p = zeros if p is None else p
         q = zeros if q is None else q
         x_hat = torch.addcmul(_per_channel(-mean * s, x), x, _per_channel(s, x))
         if u is None:
