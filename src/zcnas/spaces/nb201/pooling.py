@@ -44,9 +44,13 @@ def _window_sums(x: torch.Tensor) -> torch.Tensor:
 
 
 def _window_counts(x: torch.Tensor) -> torch.Tensor:
-    """How many input positions each 3x3 window covers (4, 6 or 9), as a 1 x 1 x H x W tensor."""
+    """How many input positions each 3x3 window covers (4, 6 or 9), as a 1 x C x H x W
+    tensor in x's memory layout: dividing channels-last tensors by a count broadcast over
+    their channels is twice as slow at 8 channels (econas's interleaved layout)."""
     ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-    return F.avg_pool2d(ones, 3, stride=1, padding=1, count_include_pad=True, divisor_override=1)
+    counts = F.avg_pool2d(ones, 3, stride=1, padding=1, count_include_pad=True, divisor_override=1)
+    layout = CHANNELS_LAST if _in_channels_last(x) else torch.contiguous_format
+    return counts.expand(1, x.shape[1], *x.shape[2:]).contiguous(memory_format=layout)
 
 
 class _WindowSum(torch.autograd.Function):
