@@ -9,7 +9,8 @@ thread (so images per second are per core), and are timed in turn within each re
   (`nn.AvgPool2d` for NB201's 3x3 average pooling): crop-and-flip, forward, cross-entropy,
   backward, SGD step;
 - zcnas: `zcnas.econas.training.train_network`, the loop the econas stage runs (channels-last
-  memory, NB201's pooling summed by a depthwise convolution there).
+  memory, NB201's pooling summed by a depthwise convolution there, and on the CPU the
+  batch's images interleaved four to a row with the wide BatchNorm: `zcnas.econas.interleaved`).
 Throughput per cell is images / training seconds; a repeat's figure is the harmonic mean
 over the cells (total images over total seconds, as a sample of cells trains), and
 `speedup` is zcnas over plain within a repeat. Reported: the median over repeats.
