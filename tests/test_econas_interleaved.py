@@ -142,6 +142,11 @@ def test_batchnorm_in_eval_mode_uses_its_running_statistics():
     torch.testing.assert_close(ours_out, plain_out, rtol=0, atol=1e-12)
 
 
+def test_a_batchnorm_that_cannot_tell_its_channels_is_refused():
+    with interleaved_layout(), pytest.raises(ValueError, match="neither weights nor running statistics"):
+        F.batch_norm(interleave_images(torch.randn(K, 2, 2, 2)), None, None, training=True)
+
+
 @pytest.mark.parametrize("cell", [EVERY_OP, ("nor_conv_3x3",) * 6, NB201.sample(random.Random(7))])
 def test_an_nb201_network_gives_the_same_logits_gradients_and_statistics(cell):
     config = make_config("r8c4e1", {})

@@ -26,7 +26,7 @@ The values are those of the network run on the batch as it is, to float rounding
 (tests/test_econas_interleaved.py: float64 losses, gradients and running statistics).
 Two images per group give the convolutions their speed; four also put 16 channels in
 each row for the pooling and the ReLUs, 3% faster again. At r8c4, batch 2048, a training
-step runs about 1.45x faster than in plain channels-last memory (bench/econas.py).
+step runs about 1.4x faster than in plain channels-last memory (bench/econas.py).
 """
 
 import torch
@@ -82,6 +82,9 @@ def _conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
 
 def _batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                 eps=1e-5):
+    if weight is None and running_mean is None:
+        raise ValueError("a BatchNorm with neither weights nor running statistics does not say how many "
+                         "channels it normalises, which the interleaved layout needs")
     channels = (weight if weight is not None else running_mean).numel()
     if input.shape[1] != IMAGES_INTERLEAVED * channels:
         return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
