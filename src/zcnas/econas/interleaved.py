@@ -52,18 +52,20 @@ def interleave_images(images: torch.Tensor) -> torch.Tensor:
             .contiguous(memory_format=CHANNELS_LAST))
 
 
+def _regrouped(x: torch.Tensor, channels: int) -> torch.Tensor:
+    """The channels-last memory of x read with `channels` channels per pixel (a view)."""
+    count, _, height, _ = x.shape
+    return x.permute(0, 2, 3, 1).reshape(count, height, -1, channels).permute(0, 3, 1, 2)
+
+
 def _wide_view(x: torch.Tensor) -> torch.Tensor:
-    """An interleaved N/k x kC x H x W tensor as N/k x C x H x kW (a view of channels-last memory)."""
-    count, channels, height, width = x.shape
-    return (x.permute(0, 2, 3, 1).reshape(count, height, width * IMAGES_INTERLEAVED, channels // IMAGES_INTERLEAVED)
-            .permute(0, 3, 1, 2))
+    """An interleaved N/k x kC x H x W tensor as N/k x C x H x kW."""
+    return _regrouped(x, x.shape[1] // IMAGES_INTERLEAVED)
 
 
 def _interleaved_view(x: torch.Tensor) -> torch.Tensor:
     """The inverse of `_wide_view`."""
-    count, channels, height, width = x.shape
-    return (x.permute(0, 2, 3, 1).reshape(count, height, width // IMAGES_INTERLEAVED, channels * IMAGES_INTERLEAVED)
-            .permute(0, 3, 1, 2))
+    return _regrouped(x, x.shape[1] * IMAGES_INTERLEAVED)
 
 
 def _all_equal(value, expected: int) -> bool:

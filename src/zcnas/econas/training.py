@@ -30,8 +30,8 @@ TRAINING_FLOPS_PER_FORWARD = 3
 _EVAL_BATCH = 256  # larger batches run slower on a CPU (r32c16: 128 vs 76 images/s at 1024)
 # At NB201's reduced channel counts, PyTorch's CPU convolutions (their backward above all)
 # and the 3x3 pooling run faster on channels-last tensors; on the CPU, training steps also
-# interleave the batch's images (`interleaved_layout`): r8c4 at batch 2048 trains 2.1x
-# faster than the textbook NCHW loop (bench/econas.py, median of 5 runs).
+# interleave the batch's images (`interleaved_layout`): r8c4 at batch 2048 trains about 2x
+# faster than the textbook NCHW loop (bench/econas.py: 1.96-2.09x in four 5-run medians).
 _LAYOUT = torch.channels_last
 
 
