@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from zcnas.pipeline.score import score_stage
+from zcnas.pipeline.score import MinibatchSettings, score_stage
 from zcnas.pipeline.stage import run_stage
 
 
@@ -19,6 +19,7 @@ def main() -> None:
     run_stage("score", ["score"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run, space=params.score.space,
         proxies=params.score.proxies, sample=params.score.sample, datasets=params.score.datasets, purpose="score",
+        minibatch=MinibatchSettings(params.score.batch_size, params.score.dataload, params.score.minibatch),
         journal_dir=args.journals, timings_dir=args.timings))
 
 

@@ -18,10 +18,10 @@ def main() -> None:
     parser.add_argument("--timings", type=Path, required=True,
                         help="directory for the seconds of each table (a measurement, kept apart from the scores)")
     args = parser.parse_args()
-    run_stage("score_space", ["score", "score_space"], lambda params, run: score_stage(
+    run_stage("score_space", ["score_space"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run, space=params.score.space,
         proxies=params.score_space.proxies, sample=params.score_space.sample,
-        datasets=params.score_space.datasets, purpose="score_space", journal_dir=args.journals, timings_dir=args.timings,
+        datasets=params.score_space.datasets, purpose="score_space", minibatch=None, journal_dir=args.journals, timings_dir=args.timings,
         replicates=params.score_space.seeds))
 
 

@@ -74,6 +74,8 @@ def test_unknown_top_level_section_is_refused():
         ({"search": {"proxy": "vote:synflow+snip"}}, ["search.proxy", "pairwise majority", "ensemble:a+b+c"]),
         ({"search": {"proxy": "ensemble:synflow+snip"}},
          ["search.proxy 'ensemble:synflow+snip' names snip", "score_space.proxies does not compute (synflow)"]),
+        ({"score_space": {"proxies": ["synflow", "snip"]}},
+         ["score_space.proxies", "snip read a minibatch", "data-free proxies only", "synflow"]),
         ({"econas": {"val_fraction": 0.01}},
          ["econas.val_fraction 0.01", "holds out 500 of cifar10's 50000", "at least 1000", "from 0.02"]),
         ({"econas": {"configs": {"econas": {"r": 8, "c": 4, "e": 41, "schedule_epochs": 40}}, "shortened": {}}},

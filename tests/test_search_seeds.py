@@ -12,7 +12,7 @@ from zcnas.errors import ZcnasError
 from zcnas.files import write_table
 from zcnas.pipeline.params import parse_params
 from zcnas.pipeline.report import search_section
-from zcnas.pipeline.score import score_stage, score_table_path, weight_seed
+from zcnas.pipeline.score import MinibatchSettings, score_stage, score_table_path, weight_seed
 from zcnas.pipeline.search import proxy_scores_for, search_stage
 from zcnas.search import (Benchmark, count_distinct_rankings, proxy_ranking, proxy_replicates, run_search,
                           run_variants, seed_spread, summarize)
@@ -147,7 +147,8 @@ def test_score_space_writes_one_table_per_seed_and_seed_0_is_the_global_seeds(tm
     write_ground_truth(truth, tmp_path / "truth" / "nb201.parquet")
     params = parse_params({"device": "cpu", "workers": 1, "score": {"batch_size": 8}})
     common = dict(params=params, ground_truth_dir=tmp_path / "truth", data_dir=synthetic_data_dir, run=StageRun(),
-                  space="nb201", proxies=["synflow"], sample=3, datasets=["cifar10"], purpose="score_space")
+                  space="nb201", proxies=["synflow"], sample=3, datasets=["cifar10"], purpose="score_space",
+                  minibatch=None)
     replicated = score_stage(out_dir=tmp_path / "space", journal_dir=tmp_path / "journals", replicates=2, **common)
     single = score_stage(out_dir=tmp_path / "single", journal_dir=tmp_path / "journals", **common)
     paths = [score_table_path(tmp_path / "space", "nb201", "cifar10", k) for k in range(2)]
@@ -156,6 +157,11 @@ def test_score_space_writes_one_table_per_seed_and_seed_0_is_the_global_seeds(tm
     assert replicated[paths[0]]["synflow"].tolist() == only["synflow"].tolist()
     assert replicated[paths[1]]["arch"].tolist() == only["arch"].tolist()
     assert replicated[paths[1]]["synflow"].tolist() != only["synflow"].tolist()
+    # A data-free proxy reads only the input shape: no minibatch setting moves its scores,
+    # which is why the whole-space stage depends on none.
+    batched = score_stage(out_dir=tmp_path / "batched", journal_dir=tmp_path / "journals",
+                          **{**common, "minibatch": MinibatchSettings(8, "random", "per_arch")})
+    assert next(iter(batched.values()))["synflow"].tolist() == only["synflow"].tolist()
     with pytest.raises(ZcnasError, match="replicates must be None or an integer >= 1, got 0"):
         score_stage(out_dir=tmp_path / "none", replicates=0, **common)
 

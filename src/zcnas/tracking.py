@@ -128,6 +128,11 @@ class StageRun:
             for start in range(0, len(batch), 1000):  # MLflow's per-request limit
                 self._client.log_batch(run_id, metrics=batch[start:start + 1000])
 
+    def log_params(self, params: dict) -> None:
+        """Counts and settings (nested dicts flattened): values a run has, not figures to chart."""
+        if self._client:
+            _log_params(self._client, self.run_id, params)
+
     def log_artifact(self, path: Path | str, folder: str | None = None) -> None:
         if self._client and Path(path).exists():
             if Path(path).is_dir():

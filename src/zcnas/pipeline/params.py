@@ -17,7 +17,7 @@ from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
 from ..evaluation.combined import parse_spec
 from ..execution import ExecutorSettings
-from ..proxies import proxy_names, resolve_proxies
+from ..proxies import group, proxy_names, resolve_proxies
 from ..spaces import space_names
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -117,8 +117,18 @@ class ScoreSpaceParams(Section):
     seeds: StrictInt = Field(3, ge=1)
 
     _datasets = field_validator("datasets")(ScoreParams._datasets.__func__)
-    _proxies = field_validator("proxies")(ScoreParams._proxies.__func__)
     _sample = field_validator("sample")(ScoreParams._sample.__func__)
+
+    @field_validator("proxies")
+    @classmethod
+    def _proxies(cls, values: list[str]) -> list[str]:
+        # Data-free only: the stage reads no minibatch settings, so that an ablation of
+        # score.batch_size does not rerun the whole-space scoring for identical numbers.
+        names = _proxy_list(values)
+        if reading := [proxy.name for proxy in resolve_proxies(names) if proxy.uses_data]:
+            raise ValueError(f"{', '.join(reading)} read a minibatch; the whole-space scoring takes data-free "
+                             f"proxies only: {', '.join(group('data-free'))}")
+        return names
 
 
 class EvaluateParams(Section):

@@ -1,6 +1,6 @@
 """The score stages: the paper's proxies on a sample, the search proxy on the whole space."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -27,12 +27,14 @@ def weight_seed(global_seed: int, replicate: int) -> int:
 
 def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, run: StageRun,
                 space: str, proxies: list[str], sample: int | str, datasets: list[str], purpose: str,
+                minibatch: "MinibatchSettings | None",
                 journal_dir: Path | None = None, replicates: int | None = None,
                 timings_dir: Path | None = None) -> dict[Path, pd.DataFrame]:
     """Score `sample` architectures of each dataset's `space` ground truth with `proxies`; the tables, by path.
 
     With `timings_dir`, each table's seconds go to a table of the same name there, so
     that the score tables are the same bit for bit on every rerun.
+    `minibatch`: the batch settings of proxies that read data; None where every proxy is data-free, which read only the input shape.
     `replicates` None: one table per dataset, weights from the global seed. k: k tables
     per dataset, the same architectures and minibatch under `weight_seed(seed, 0..k-1)`.
     Everything that can fail on bad input (sample size, missing data) is checked for
@@ -53,9 +55,7 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
         archs = sample_archs(known, sample, params.seed, f"{purpose}/{space.name}/{dataset}",
                              f"the {space.name} ground truth for {dataset}")
         plans[dataset] = archs
-    batches = {dataset: load_minibatches(dataset, params.score.dataload, params.score.batch_size, params.seed,
-                                         params.score.minibatch, data_dir)
-               for dataset in datasets}
+    batches = {dataset: _minibatches(dataset, minibatch, params.seed, data_dir) for dataset in datasets}
     device = resolve_device(params.device)
     workers = worker_count(params, device.type)
     executor = params.executor.settings()
@@ -70,9 +70,25 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
             timings = None if timings_dir is None else score_table_path(timings_dir, space.name, dataset, replicate)
             table = score_architectures(replicate_job, [space.parse(a) for a in archs], path, workers=workers,
                                         journal_dir=journal_dir, timings_out=timings, executor=executor)
-            timing = {"architectures": len(table), **{
-                f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}}
-            run.log_metrics({dataset: timing if replicate is None else {f"seed{replicate}": timing}})
+            timing = {f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}
+            prefix = dataset if replicate is None else f"{dataset}.seed{replicate}"
+            run.log_metrics({prefix: timing})
+            run.log_params({f"{prefix}.architectures": len(table)})
             tables[path] = table
     run.set_tags({"zcnas.workers": workers, "zcnas.executor": executor.backend, "zcnas.device_used": device})
     return tables
+
+
+@dataclass(frozen=True)
+class MinibatchSettings:
+    """How proxies that read data get their minibatch (params.score's keys of that name)."""
+
+    batch_size: int
+    dataload: str
+    minibatch: str
+
+
+def _minibatches(dataset: str, settings: MinibatchSettings | None, seed: int, data_dir: Path):
+    if settings is None:  # one image, shared: a data-free proxy reads only its shape
+        return load_minibatches(dataset, "random", 1, seed, "shared", data_dir)
+    return load_minibatches(dataset, settings.dataload, settings.batch_size, seed, settings.minibatch, data_dir)

@@ -8,7 +8,7 @@ from ..benchmarks import SPACE_DATASETS
 from ..tracking import StageRun
 from .nb101 import SPACE, write_disabled_marker
 from .params import Params
-from .score import score_stage
+from .score import MinibatchSettings, score_stage
 
 
 def score_nb101_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, journal_dir: Path,
@@ -21,4 +21,6 @@ def score_nb101_stage(params: Params, ground_truth_dir: Path, data_dir: Path, ou
         return {}
     return score_stage(params, ground_truth_dir, data_dir, out_dir, run, space=SPACE, proxies=params.nb101.proxies,
                        sample=params.nb101.sample, datasets=list(SPACE_DATASETS[SPACE]), purpose="score_nb101",
+                       minibatch=MinibatchSettings(params.score.batch_size, params.score.dataload,
+                                                   params.score.minibatch),
                        journal_dir=journal_dir, timings_dir=timings_dir)
