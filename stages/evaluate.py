@@ -18,10 +18,12 @@ def main() -> None:
     parser.add_argument("--tables", type=Path, required=True, help="directory for the per-proxy table")
     parser.add_argument("--plots", type=Path, required=True, help="directory for the score-vs-accuracy plots")
     parser.add_argument("--cost-plots", type=Path, required=True, help="directory for the rho-against-seconds plots")
+    parser.add_argument("--rho-plots", type=Path, required=True,
+                        help="directory for each dataset's rho per method, the data of a DVC bar plot")
     args = parser.parse_args()
     run_stage("evaluate", ["score", "evaluate"], lambda params, run: evaluate_stage(
         params, args.ground_truth, args.scores, args.timings, args.metrics, args.timings_metrics, args.tables,
-        args.plots, args.cost_plots, run))
+        args.plots, args.cost_plots, args.rho_plots, run))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,15 @@ def main() -> None:
     parser.add_argument("--econas-timings", type=Path, help="metrics/econas_timings.json: reduced-training seconds")
     parser.add_argument("--plots", type=Path, required=True, help="directory of the rho-against-cost plots")
     parser.add_argument("--out", type=Path, required=True, help="the report to write (Markdown)")
+    parser.add_argument("--summary", type=Path, help="metrics/summary.json: the headline figures to write")
     args = parser.parse_args()
 
     def body(params, run):
         run.log_artifact(write_report(params, args.correlation, args.out, args.plots, search_json=args.search,
                                       econas_json=args.econas, timings_json=args.timings,
-                                      econas_timings_json=args.econas_timings, nb101_json=args.nb101))
+                                      econas_timings_json=args.econas_timings, nb101_json=args.nb101,
+                                      summary_out=args.summary))
+        run.headline = f"{args.out}" + (f", {args.summary}" if args.summary else "")
 
     run_stage("report", ["score", "evaluate"], body)
 

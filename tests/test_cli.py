@@ -1,5 +1,7 @@
-"""The `zcnas score` command: arguments checked up front, one-line errors, no leftovers."""
+"""The `zcnas` command line: `score` (arguments checked up front, one-line errors, no leftovers),
+`pipeline` (the quick run of the whole DVC pipeline under a profile), --version and help."""
 
+import argparse
 import json
 import os
 import signal
@@ -170,3 +172,227 @@ def test_output_mode_follows_the_umask(score, arch_file, tmp_path, umask):
     finally:
         os.umask(previous)
     assert (tmp_path / "scores.parquet").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# --- the command line as a whole: --version, help text and defaults -------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"zcnas {version('zcnas')}"
+
+
+def subcommands() -> dict:
+    actions = [action for action in cli._parser()._actions if isinstance(action, argparse._SubParsersAction)]
+    return dict(actions[0].choices)
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """{option string: its whole entry, whitespace collapsed} of an argparse help text."""
+    entries, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("  -"):
+            current = line.split()[0].rstrip(",")
+            entries[current] = line
+        elif current and line.startswith("   "):
+            entries[current] += " " + line
+        else:
+            current = None
+    return {option: " ".join(entry.split()) for option, entry in entries.items()}
+
+
+def test_there_are_the_subcommands_the_readme_names():
+    assert {"score", "pipeline"} <= set(subcommands())
+
+
+@pytest.mark.parametrize("command", sorted(subcommands()))
+def test_every_option_has_help_and_its_default_is_shown(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    entries = help_entries(capsys.readouterr().out)
+    parser = subcommands()[command]
+    required_groups = {id(action) for group in parser._mutually_exclusive_groups if group.required
+                       for action in group._group_actions}
+    options = [action for action in parser._actions if action.option_strings and action.dest != "help"]
+    assert options
+    for action in options:
+        name = action.option_strings[0]
+        assert name in entries, f"{name} missing from `zcnas {command} --help`"
+        entry = entries[name]
+        assert action.help and len(entry) > len(name) + 10, f"{name} has no help text: {entry!r}"
+        if isinstance(action.default, bool):
+            assert f"(default: {'on' if action.default else 'off'})" in entry, entry
+        elif action.default is not None:
+            assert f"(default: {action.default})" in entry, entry
+        else:  # no default value: the help says what happens instead
+            assert id(action) in required_groups or "(default:" in entry or "required" in entry, entry
+
+
+def test_top_level_help_lists_version_and_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "--version" in out and "score" in out and "pipeline" in out
+
+
+# --- zcnas pipeline: the quick run of the whole DVC pipeline ---------------------------------
+
+
+def test_profiles_merge_key_by_key_over_params():
+    from zcnas.pipeline.profile import merged, profile_params
+
+    assert merged({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"c": 3}, "d": [2], "e": {"f": 4}}) == \
+        {"a": {"b": 1, "c": 3}, "d": [2], "e": {"f": 4}}
+    params = profile_params(REPO, "smoke")
+    assert params["score"]["sample"] == 20 and params["score"]["dataload"] == "random"
+    # A nested override keeps the keys it does not name.
+    assert params["econas"]["configs"]["econas"]["schedule_epochs"] == 40
+
+
+def test_the_run_logs_to_the_projects_mlflow_store_unless_told_otherwise(tmp_path):
+    from zcnas.pipeline.profile import run_environment
+
+    env = run_environment(tmp_path, "smoke", {"PATH": "/usr/bin"})
+    assert env["MLFLOW_TRACKING_URI"] == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    assert env["ZCNAS_RUN_LABEL"] == "smoke"
+    assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
+    assert run_environment(tmp_path, "x", {"MLFLOW_TRACKING_URI": "http://server:5000"})["MLFLOW_TRACKING_URI"] \
+        == "http://server:5000"
+
+
+@pytest.fixture
+def pipeline(capfd):
+    """Run `zcnas pipeline ...` in-process; returns (exit code, stdout, stderr), git's and DVC's included."""
+
+    def run(*argv):
+        code = main(["pipeline", *map(str, argv)])
+        captured = capfd.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_pipeline_outside_the_project_root_names_what_it_expected(pipeline, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = pipeline("--profile", "smoke")
+    assert_one_line_error(code, stderr, str(tmp_path), "dvc.yaml", "project root")
+    assert files_under(tmp_path) == []
+
+
+def test_pipeline_with_an_unknown_profile_lists_the_profiles(pipeline, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    code, _, stderr = pipeline("--profile", "smokey", "--dir", tmp_path / "run")
+    assert_one_line_error(code, stderr, "'smokey'", "smoke")
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["full", "src", "."])
+def test_pipeline_refuses_a_directory_it_would_clobber(pipeline, tmp_path, monkeypatch, where):
+    monkeypatch.chdir(REPO)
+    (tmp_path / "notes.txt").write_text("mine")
+    directory = {"full": tmp_path, "src": REPO / "src" / "run", ".": REPO}[where]
+    code, _, stderr = pipeline("--dir", directory)
+    assert_one_line_error(code, stderr, "--dir")
+    assert files_under(tmp_path) == ["notes.txt"] and not (REPO / "src" / "run").exists()
+
+
+TINY_DVC_YAML = """
+stages:
+  report:
+    cmd: python stages/report.py
+    deps: [stages/report.py, src]
+    params: [n]
+    outs:
+      - results/report.md:
+          cache: false
+"""
+TINY_STAGE = """
+import os, pathlib, sys, yaml
+import tiny  # from the run's copy of src/
+n = yaml.safe_load(open("params.yaml"))["n"]
+if n < 0:
+    sys.exit("n must be >= 0")
+raw = sorted(p.name for p in pathlib.Path("data/raw").iterdir()) if pathlib.Path("data/raw").exists() else []
+pathlib.Path("results").mkdir(exist_ok=True)
+pathlib.Path("results/report.md").write_text(f"n={n} tiny={tiny.VALUE} raw={raw} "
+    f"uri={os.environ['MLFLOW_TRACKING_URI']} label={os.environ['ZCNAS_RUN_LABEL']}")
+"""
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch):
+    """A project with a one-stage pipeline and a profile `quick`, as the current directory."""
+    pytest.importorskip("dvc")
+    root = tmp_path / "project"
+    (root / "stages").mkdir(parents=True)
+    (root / "src").mkdir()
+    (root / "profiles").mkdir()
+    (root / "dvc.yaml").write_text(TINY_DVC_YAML)
+    (root / "stages" / "report.py").write_text(TINY_STAGE)
+    (root / "src" / "tiny.py").write_text("VALUE = 1\n")
+    (root / "params.yaml").write_text("n: 1\nother: {a: 1, b: 2}\n")
+    (root / "profiles" / "quick.yaml").write_text("n: 2\nother: {b: 3}\n")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("ZCNAS_MIRROR", raising=False)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # src/__pycache__ must not look like a change
+    return root
+
+
+def notes(stderr: str) -> list[str]:
+    """The command's own lines on stderr (DVC's are there too)."""
+    return [line for line in stderr.splitlines() if line.startswith("zcnas: ")]
+
+
+def test_pipeline_runs_in_runs_profile_and_a_second_run_reuses_it(tiny_project, pipeline, tmp_path, monkeypatch):
+    import yaml
+
+    run_dir = tiny_project / "runs" / "quick"
+    code, out, err = pipeline("--profile", "quick")
+    assert code == 0, out + err
+    assert "Running stage 'report'" in out  # DVC's own output reaches the terminal
+    assert len(notes(err)) == 1 and "synthetic data" in notes(err)[0]
+    assert f"report:  {run_dir / 'results' / 'report.md'}" in out and f"metrics: {run_dir / 'metrics'}" in out
+    report = (run_dir / "results" / "report.md").read_text()
+    assert "n=2 tiny=1 raw=['cifar10-jpeg', 'nb201']" in report
+    assert f"uri=sqlite:///{tiny_project / 'mlruns' / 'mlflow.db'} label=quick" in report
+    assert yaml.safe_load((run_dir / "params.yaml").read_text()) == {"n": 2, "other": {"a": 1, "b": 3}}
+
+    # Nothing changed: DVC runs nothing.
+    code, out, err = pipeline("--profile", "quick")
+    assert code == 0 and "Running stage" not in out and "didn't change" in out
+
+    # The project's code and params changed: the copy is refreshed and the stage reruns.
+    (tiny_project / "src" / "tiny.py").write_text("VALUE = 7\n")
+    (tiny_project / "profiles" / "quick.yaml").write_text("n: 3\n")
+    code, out, _ = pipeline("--profile", "quick")
+    assert code == 0 and "Running stage 'report'" in out
+    assert "n=3 tiny=7" in (run_dir / "results" / "report.md").read_text()
+
+    # Other data (a mirror now): DVC cannot see it, so every stage reruns, on the mirror only.
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("ZCNAS_MIRROR", str(mirror))
+    code, out, err = pipeline("--profile", "quick")
+    assert code == 0 and "Running stage 'report'" in out
+    assert len(notes(err)) == 1 and "data changed" in notes(err)[0]
+    assert "raw=[]" in (run_dir / "results" / "report.md").read_text()
+
+
+def test_a_failing_stage_exits_non_zero_with_one_line(tiny_project, pipeline, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZCNAS_MIRROR", str(tmp_path))
+    (tiny_project / "profiles" / "quick.yaml").write_text("n: -1\n")
+    code, out, err = pipeline("--profile", "quick", "--dir", tmp_path / "elsewhere")
+    assert code == 1
+    assert notes(err) == [err.splitlines()[-1]]  # one line, the last
+    assert notes(err)[0].startswith("zcnas: error: dvc repro failed") and str(tmp_path / "elsewhere") in err
+    assert "n must be >= 0" in err  # the stage's own message, above the summary
+    assert "report:" not in out

@@ -17,17 +17,11 @@ import yaml
 from scipy import stats
 
 from conftest import shared_data_dir
+from zcnas.pipeline import profile
 
 REPO = Path(__file__).resolve().parents[1]
 pytest.importorskip("dvc")
 mlflow = pytest.importorskip("mlflow")
-
-
-def merged(base: dict, overrides: dict) -> dict:
-    result = dict(base)
-    for key, value in overrides.items():
-        result[key] = merged(base.get(key, {}), value) if isinstance(value, dict) else value
-    return result
 
 
 def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
@@ -38,42 +32,24 @@ def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess
 
 def copy_pipeline(root: Path) -> None:
     """The pipeline (dvc.yaml, stages, src) into `root`, with params.yaml under the smoke profile."""
-    for name in ("dvc.yaml", "stages", "src"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    params = merged(yaml.safe_load((REPO / "params.yaml").read_text()),
-                    yaml.safe_load((REPO / "profiles" / "smoke.yaml").read_text()))
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    profile.copy_pipeline(REPO, root, "smoke")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy of the project's pipeline in a fresh git + DVC repository, with data."""
+    """The quick run of `zcnas pipeline --profile smoke`: a copy of the project's pipeline in
+    a fresh git + DVC repository, with data, reproduced; its own MLflow store."""
     root = tmp_path_factory.mktemp("project")
-    copy_pipeline(root)
     store = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store}", "ZCNAS_TRACKING": "on",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     mirror = shared_data_dir()
     if (mirror / "nb201" / "accuracy.csv").exists() and (mirror / "cifar10").exists():
         env["ZCNAS_MIRROR"] = str(mirror)
-        real = True
-    else:
-        from zcnas.benchmarks import write_synthetic_nb201
-        from zcnas.data.synthetic import write_image_folder
-
+    else:  # synthetic stand-ins, written by the quick run
         env.pop("ZCNAS_MIRROR", None)
-        write_synthetic_nb201(root / "data" / "raw" / "nb201" / "accuracy.csv", seed=0)
-        # Enough images that the smoke profile's smallest shares (s 0.002, val 0.01) hold some.
-        write_image_folder(root / "data" / "raw", "cifar10", per_class=100)
-        real = False
-    (root / ".gitignore").write_text("/data/raw\n")
-    run(["git", "init", "-q"], root, env)
-    run(["dvc", "init", "-q"], root, env)
-    run(["git", "add", "-A"], root, env)
-    run(["git", "commit", "-qm", "smoke"], root, env)
-    run(["dvc", "repro"], root, env)
-    return root, env, real
+    result = profile.quick_run(REPO, "smoke", root, env=env)
+    return root, result.env, result.real_data
 
 
 def test_repro_produces_metrics_report_and_plots(project):

@@ -3,6 +3,7 @@
 import itertools
 import json
 import random
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -220,6 +221,11 @@ def test_nan_proxy_scores_rank_last(small):
     with pytest.warns(RuntimeWarning, match="no score for 725 of 729 benchmark cells; they rank last"):
         ranking = proxy_ranking(benchmark, dict(zip(benchmark.names[:4], [3.0, np.nan, 1.0, 2.0])), "p")
     assert ranking.rank_normalised()[:4].tolist() == [1.0, 0.0, 1 / 3, 2 / 3]
+    with warnings.catch_warnings():  # a further table of the same sample: already said once
+        warnings.simplefilter("error")
+        quiet = proxy_ranking(benchmark, dict(zip(benchmark.names[:4], [3.0, np.nan, 1.0, 2.0])), "p",
+                              warn_missing=False)
+    assert quiet.rank_normalised().tolist() == ranking.rank_normalised().tolist()
 
 
 def test_nb101_searches_stay_inside_a_sampled_table():
@@ -351,7 +357,7 @@ def test_plot_is_written_whole(tmp_path):
     path = tmp_path / "figures" / "search.png"
     plot_search(HAND_CURVES, path, optimum=73.51, title="CIFAR-100")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [p.name for p in path.parent.iterdir()] == ["search.png"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["search.csv", "search.png"]
     with pytest.raises(ZcnasError, match="no curves"):
         plot_search({}, tmp_path / "empty.png")
 

@@ -8,13 +8,15 @@ from zcnas import tracking
 from zcnas.errors import ZcnasError
 from zcnas.evaluation import evaluate_dataset
 from zcnas.pipeline.stage import run_stage
-from zcnas.tracking import code_version, flatten, stage_run
+from zcnas.metric_keys import flatten
+from zcnas.tracking import code_version, stage_run
 
 mlflow = pytest.importorskip("mlflow")
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the parent run reads metrics/ and results/ from the project root, here
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("ZCNAS_TRACKING", raising=False)
@@ -25,12 +27,13 @@ def test_flatten():
     assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}) == {"a.b": 1, "a.c.d": [1, 2], "e": "x"}
 
 
-def test_code_version_is_dirty_for_code_changes_but_not_for_the_pipelines_own_results(tmp_path, monkeypatch):
+def test_code_version_is_dirty_for_code_changes_but_not_for_the_pipelines_own_results_or_params(tmp_path,
+                                                                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(git + ["init", "-q"], check=True)
     (tmp_path / "metrics").mkdir()
-    for name in ("dvc.lock", "metrics/correlation.json", "params.yaml"):
+    for name in ("dvc.lock", "metrics/correlation.json", "params.yaml", "stage.py"):
         (tmp_path / name).write_text("old\n")
     subprocess.run(git + ["add", "."], check=True)
     subprocess.run(git + ["commit", "-qm", "x"], check=True)
@@ -40,7 +43,9 @@ def test_code_version_is_dirty_for_code_changes_but_not_for_the_pipelines_own_re
     assert code_version()["git_dirty"] == "false"
     monkeypatch.chdir(tmp_path / "metrics")  # the answer does not depend on where in the tree we are
     assert code_version()["git_dirty"] == "false"
-    (tmp_path / "params.yaml").write_text("new\n")
+    (tmp_path / "params.yaml").write_text("new\n")  # as `dvc exp run -S` edits it: logged as params instead
+    assert code_version()["git_dirty"] == "false"
+    (tmp_path / "stage.py").write_text("new\n")
     version = code_version()
     assert version["git_dirty"] == "true" and version["git_diff_sha"]
 
@@ -52,8 +57,13 @@ def runs(client):
 
 def test_stages_of_one_pipeline_share_a_parent_and_ablations_get_another(store, tmp_path):
     params = {"seed": 42, "score": {"batch_size": 64}}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "summary.json").write_text('{"rho": {"cifar10": {"synflow": 0.75}}}')
+    (tmp_path / "results" / "plots" / "cost").mkdir(parents=True)
+    (tmp_path / "results" / "report.md").write_text("# report\n")
+    (tmp_path / "results" / "plots" / "cost" / "rho.png").write_bytes(b"png")
     with stage_run("score", params, {"score": params["score"]}) as run:
-        run.log_metrics({"cifar10": {"synflow": {"spearman_test": 0.76}}, "note": "skipped"}, on_parent=True)
+        run.log_metrics({"cifar10": {"synflow": {"spearman_test": 0.76, "n": 20}}, "note": "skipped"})
         (tmp_path / "table.csv").write_text("a,b\n1,2\n")
         run.log_artifact(tmp_path / "table.csv")
     with stage_run("evaluate", params, {"seed": 42}):
@@ -71,11 +81,18 @@ def test_stages_of_one_pipeline_share_a_parent_and_ablations_get_another(store, 
     score = next(c for c in children if c.info.run_name == "score" and c.data.params["score.batch_size"] == "64")
     assert score.data.metrics["cifar10.synflow.spearman_test"] == pytest.approx(0.76)
     assert "note" not in score.data.metrics and "stage_seconds" in score.data.metrics
+    # A count is a param of the run, not a one-bar chart.
+    assert "cifar10.synflow.n" not in score.data.metrics and score.data.params["cifar10.synflow.n"] == "20"
     for tag in ("zcnas.git_commit", "zcnas.git_dirty", "zcnas.dvc_stage", "zcnas.params_hash", "zcnas.device",
                 "zcnas.torch_version"):
         assert tag in score.data.tags
+    assert score.data.tags["mlflow.source.git.commit"] == score.data.tags["zcnas.git_commit"]
+    # The parent shows the pipeline's results after every stage: the summary's figures under
+    # its own keys (and nothing of the stage's), the report and the plots.
     parent = store.get_run(score.data.tags["mlflow.parentRunId"])
-    assert parent.data.metrics["cifar10.synflow.spearman_test"] == pytest.approx(0.76)
+    assert parent.data.metrics == {"rho.cifar10.synflow": pytest.approx(0.75)}
+    assert {a.path for a in store.list_artifacts(parent.info.run_id)} == {"report.md", "plots"}
+    assert [a.path for a in store.list_artifacts(parent.info.run_id, "plots")] == ["plots/cost"]
     assert [a.path for a in store.list_artifacts(score.info.run_id)] == ["table.csv"]
 
 
@@ -137,18 +154,40 @@ def test_the_pipeline_run_is_running_while_a_stage_runs(store):
     assert store.get_run(parent.info.run_id).info.status == "FINISHED"
 
 
-def test_pipeline_runs_are_named_by_commit_params_and_time(store, monkeypatch):
+def test_pipeline_runs_are_named_by_commit_and_params(store, monkeypatch):
     monkeypatch.setattr(tracking, "code_version",
                         lambda: {"git_commit": "0123456789abcdef", "git_dirty": "true", "git_diff_sha": "5e"})
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    monkeypatch.delenv("ZCNAS_RUN_LABEL", raising=False)
     for seed in (1, 1, 2):
         with stage_run("score", {"seed": seed}, {"seed": seed}):
             pass
     parents = [r for r in runs(store) if r.data.tags.get("zcnas.role") == "pipeline"]
     names = sorted(parent.info.run_name for parent in parents)
-    pattern = r"pipeline 0123456\+dirty params ([0-9a-f]{8}) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
-    digests = [re.fullmatch(pattern, name).group(1) for name in names]
+    digests = [re.fullmatch(r"pipeline 0123456\+dirty params ([0-9a-f]{8})", name).group(1) for name in names]
     assert len(parents) == 2 and len(set(digests)) == 2  # one per params.yaml, told apart by the digest
     assert {parent.data.tags["zcnas.params_digest"] for parent in parents} == set(digests)
+    assert all(parent.data.tags["mlflow.source.git.commit"] == "0123456789abcdef" for parent in parents)
+
+
+def test_a_dvc_experiment_names_its_pipeline_run_and_describes_the_params_it_changed(store, tmp_path, monkeypatch):
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "params.yaml").write_text("seed: 42\nscore:\n  batch_size: 64\n")
+    subprocess.run(git + ["add", "params.yaml"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    (tmp_path / "params.yaml").write_text("seed: 42\nscore:\n  batch_size: 32\n")  # what `-S` does
+    monkeypatch.setenv("DVC_EXP_NAME", "bs32")
+    with stage_run("score", {"seed": 42, "score": {"batch_size": 32}}, {"seed": 42}):
+        pass
+    (parent,) = [r for r in runs(store) if r.data.tags.get("zcnas.role") == "pipeline"]
+    assert re.fullmatch(r"bs32 [0-9a-f]{7} params [0-9a-f]{8}", parent.info.run_name), parent.info.run_name
+    assert parent.data.tags["zcnas.dvc_exp_name"] == "bs32" and parent.data.tags["zcnas.git_dirty"] == "false"
+    note = parent.data.tags["mlflow.note.content"]
+    assert "`dvc exp run`" in note and "`score.batch_size`: 64 → 32" in note and "uncommitted" not in note
+    experiment = store.get_experiment_by_name("zcnas")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "parent run per pipeline run" in experiment.tags["mlflow.note.content"]
 
 
 def test_tracking_off_logs_nothing(monkeypatch, tmp_path):
@@ -207,8 +246,16 @@ def test_confidence_intervals_reach_mlflow_as_scalar_metrics(store):
     truth = pd.DataFrame({"arch": archs, "test_acc": [(i * 7) % 20 for i in range(20)]})
     report = evaluate_dataset(scores, truth, vote=None, ensemble=None, resamples=30)
     with stage_run("evaluate", {"seed": 1}, {"seed": 1}) as run:
-        run.log_metrics({"cifar10": report}, on_parent=True)
+        run.log_metrics({"cifar10": report})
     (logged,) = [r for r in runs(store) if r.info.run_name == "evaluate"]
     for key in ("spearman_test_ci_low", "spearman_test_ci_high"):
         assert logged.data.metrics[f"cifar10.p.{key}"] == pytest.approx(report["p"][key])
-        assert parent_of(store, logged).data.metrics[f"cifar10.p.{key}"] == pytest.approx(report["p"][key])
+
+
+def test_curves_are_step_metrics(store):
+    with stage_run("econas_evaluate", {"seed": 1}, {"seed": 1}) as run:
+        with run.child("curves econas+") as child:
+            child.log_curves({"spearman_test": {1: -0.3, 2: 0.1, 3: 0.4}})
+    (child,) = [r for r in runs(store) if r.info.run_name == "curves econas+"]
+    history = store.get_metric_history(child.info.run_id, "spearman_test")
+    assert [(m.step, m.value) for m in history] == [(1, -0.3), (2, 0.1), (3, 0.4)]

@@ -3,6 +3,8 @@
 import argparse
 import json
 import sys
+import time
+from importlib import metadata
 from pathlib import Path
 
 from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
@@ -10,6 +12,7 @@ from .device import resolve_device
 from .errors import ZcnasError, choice_error
 from .execution import BACKENDS, ExecutorSettings, check_cluster, torch_threads
 from .files import check_table_path
+from .pipeline.profile import RUNS_DIR, RunFailed, quick_run
 from .proxies import GROUPS, proxy_names, resolve_proxies
 from .scoring import ScoringJob, score_architectures, score_one
 from .spaces import get_space, space_names
@@ -20,17 +23,46 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
+    except RunFailed as exc:  # the failing step's own output is already on the terminal
+        print(f"zcnas: error: {exc}", file=sys.stderr)
+        return 1
     except ZcnasError as exc:
         print(f"zcnas: error: {exc}", file=sys.stderr)
         return 2
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default: `(default: X)`, `(default: off)` for a
+    switch; an option without one (None) says in its help what happens instead."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" in text or "(default:" in text or not action.option_strings \
+                or action.default is None or action.default is argparse.SUPPRESS:
+            return text
+        if action.nargs == 0 and isinstance(action.default, bool):  # store_true / store_false
+            return f"{text} (default: {'on' if action.default else 'off'})"
+        return f"{text} (default: %(default)s)"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("zcnas")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from . import __version__
+
+        return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zcnas", description="Zero-cost proxies for neural architecture search.")
+    parser = argparse.ArgumentParser(prog="zcnas", description="Zero-cost proxies for neural architecture search.",
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed zcnas version and exit")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     score = commands.add_parser(
-        "score", help="score architectures with zero-cost proxies",
+        "score", help="score architectures with zero-cost proxies", formatter_class=_HelpFormatter,
         description="Score one architecture (--arch, prints JSON) or many (--archs FILE --out TABLE, resumable).",
     )
     score.add_argument("--space", default="nb201", help=f"search space: {', '.join(space_names())}")
@@ -41,13 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--proxies", default="paper",
                        help=f"comma-separated proxies ({', '.join(proxy_names())}) or groups ("
                             + ", ".join(f"{name}: {group.description}" for name, group in GROUPS.items()) + ")")
-    score.add_argument("--batch-size", type=int, default=64)
+    score.add_argument("--batch-size", type=int, default=64, help="images per minibatch")
     score.add_argument("--dataload", default="random", help=f"minibatch selection: {', '.join(METHODS)}")
     score.add_argument("--minibatch", default="per_arch", choices=CONVENTIONS,
                        help="per_arch: a fresh seeded batch per architecture, as the paper's code; shared: one for all")
-    score.add_argument("--seed", type=int, default=42)
+    score.add_argument("--seed", type=int, default=42,
+                       help="seed of each architecture's initial weights and of the minibatch draw")
     score.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    score.add_argument("--out", type=Path, help="output table (.parquet or .csv); required with --archs")
+    score.add_argument("--out", type=Path,
+                       help="output table (.parquet or .csv); required with --archs, refused with --arch")
     score.add_argument("--workers", type=int, default=1, help="local processes scoring in parallel")
     score.add_argument("--executor", default="local", help=f"where --archs are scored: {', '.join(BACKENDS)} "
                                                            "(the scores are the same)")
@@ -63,7 +97,33 @@ def _parser() -> argparse.ArgumentParser:
                        help="where datasets are looked for (then $ZCNAS_MIRROR, then downloaded)")
     score.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     score.set_defaults(run=_score)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="run the whole DVC pipeline under a profile, e.g. the few-minute smoke run",
+        formatter_class=_HelpFormatter,
+        description="Run the project's whole DVC pipeline (dvc.yaml) with params.yaml under profiles/PROFILE.yaml, "
+                    "in a directory of its own, from the project root. Reads $ZCNAS_MIRROR or data/raw, else "
+                    "synthetic stand-ins (numbers that are not results); logs to $MLFLOW_TRACKING_URI, else the "
+                    "project's MLflow store (mlruns/mlflow.db). Run again, it reruns only what changed.",
+    )
+    pipeline.add_argument("--profile", default="smoke",
+                          help="profiles/PROFILE.yaml: the params.yaml overrides the run uses")
+    pipeline.add_argument("--dir", type=Path,
+                          help=f"where the run's copy of the pipeline and its outputs go; an earlier run's "
+                               f"directory is reused (default: {RUNS_DIR}/PROFILE in the project)")
+    pipeline.set_defaults(run=_pipeline)
     return parser
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    run = quick_run(Path.cwd(), args.profile, args.dir, echo=lambda line: print(line, file=sys.stderr, flush=True))
+    minutes, seconds = divmod(round(time.monotonic() - start), 60)
+    print(f"zcnas: pipeline run {run.profile!r} finished in {minutes} min {seconds:02d} s"
+          + ("" if run.real_data else " (on synthetic data)"))
+    print(f"report:  {run.report}")
+    print(f"metrics: {run.metrics}")
+    return 0
 
 
 def _score(args: argparse.Namespace) -> int:

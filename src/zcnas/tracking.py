@@ -1,12 +1,20 @@
 """MLflow tracking: the only module that talks to MLflow.
 
 Each DVC stage logs one child run under a parent run that stands for one pipeline
-run (`dvc repro` / `dvc exp run`): same code (by content) and same params.yaml ->
-same parent, so an ablation shows up as a new parent with its stages
-nested under it. The parent is named `pipeline <git short sha>[+dirty] params
-<digest of params.yaml> <UTC time of its first stage>`. The store defaults to SQLite
-under `mlruns/` with artifacts beside it; `MLFLOW_TRACKING_URI` points elsewhere
-(e.g. a shared server). Set `ZCNAS_TRACKING=off` to log nothing.
+run (`dvc repro` / `dvc exp run`): same code (by content), same params.yaml and same
+DVC experiment name -> same parent, so an ablation shows up as a new parent with its
+stages nested under it. The parent is named `<DVC experiment name, or pipeline>
+<git short sha>[+dirty] params <digest of params.yaml>`; its description
+(`mlflow.note.content`) says which params differ from the commit's params.yaml. After
+every stage the parent gets the pipeline's current results: the headline figures of
+`metrics/summary.json` as metrics (the same keys: `zcnas.metric_keys`), the report and
+its plots as artifacts, so a stage DVC skipped leaves no blanks. Counts (`n`, `runs`,
+`budget`, ...) are logged as params, not metrics. The experiment is of MLflow 3's
+"custom model development" kind, so the UI opens on its runs.
+
+The store defaults to SQLite under `mlruns/` with artifacts beside it;
+`MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set `ZCNAS_TRACKING=off`
+to log nothing.
 
 Failures: a run that raises ends FAILED with tag `zcnas.error` (`Type: message`)
 and artifact `error.txt` (the traceback). Its pipeline run then ends FAILED too,
@@ -19,8 +27,8 @@ while the latest attempt of some stage failed, FINISHED again once a later attem
 """
 
 import hashlib
+import json
 import os
-import re
 import platform
 import subprocess
 import tempfile
@@ -32,13 +40,35 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+import yaml
 
 from .fingerprint import source_digest
+from .metric_keys import flatten, is_count, metric_key
 
 EXPERIMENT = "zcnas"
+EXPERIMENT_DESCRIPTION = (
+    "Zero-cost proxies for lightweight NAS (Abdelfattah et al., ICLR 2021), reproduced and extended by "
+    "zcnas.\n\nOne **parent run per pipeline run** (`dvc repro`, or `dvc exp run -n NAME`: the run is named "
+    "after the experiment), with a **child run per DVC stage**. The parent carries the report (`report.md`), "
+    "every plot (`plots/`) and the headline figures as metrics, under the keys of `metrics/summary.json` "
+    "(e.g. `rho.cifar10.synflow`). Curves: the `econas_evaluate` stage has a run per reduced-training "
+    "setting (`rho` per epoch) with a run per trained cell below it (`val_acc`, `train_loss` per epoch); "
+    "the `search` stage has a run per search variant (`best_test_acc.<dataset>` per trained model): select "
+    "those runs and open Chart view to overlay them.")
+# MLflow 3's UI opens an experiment of this kind on its runs (not on the GenAI pages).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# What the parent run shows of the pipeline's results, as DVC left them (paths from the project root).
+SUMMARY = Path("metrics") / "summary.json"
+REPORT = Path("results") / "report.md"
+PLOTS = Path("results") / "plots"
+PARAMS_FILE = Path("params.yaml")
 STORE_DIR = Path("mlruns")
 ERROR_TAG = "zcnas.error"
 ERROR_FILE = "error.txt"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+NOTE_TAG = "mlflow.note.content"
+LABEL_TAG = "zcnas.run_label"
+DVC_EXPERIMENT_TAG = "zcnas.dvc_exp_name"
 # A failing stage's tag on its pipeline run: zcnas.error.<stage>.
 STAGE_ERROR_PREFIX = f"{ERROR_TAG}."
 # Tags hold the message only, cut to this length (MLflow caps tags at 8000
@@ -52,23 +82,6 @@ def tracking_enabled() -> bool:
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(STORE_DIR / 'mlflow.db').resolve()}"
-
-
-def mlflow_key(name: str) -> str:
-    """MLflow keys allow letters, digits and `_-. :/`; others (e.g. the `+` of `econas+`) become `_`."""
-    return re.sub(r"[^\w\-. :/]", "_", name)
-
-
-def flatten(data: dict, prefix: str = "") -> dict:
-    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay values."""
-    flat = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _git(*args: str) -> str:
@@ -92,13 +105,14 @@ def code_fingerprint() -> str:
 
 
 # What `dvc repro` itself writes into tracked files while it runs: a change there is a
-# result of the run, not a change to what was run.
-PIPELINE_RESULTS = ("dvc.lock", "metrics", "results")
+# result of the run, not a change to what was run. params.yaml too: `dvc exp run -S`
+# edits it, and the params are logged in full (and their changes described) anyway.
+PIPELINE_RESULTS = ("dvc.lock", "metrics", "results", str(PARAMS_FILE))
 
 
 def code_version() -> dict:
-    """Git commit, whether tracked files other than the pipeline's own results differ
-    from it, and a hash of that difference."""
+    """Git commit, whether tracked files other than the pipeline's own results and
+    params differ from it, and a hash of that difference."""
     diff = _git("diff", "HEAD", "--", ":/", *(f":(top,exclude){path}" for path in PIPELINE_RESULTS))
     return {
         "git_commit": _git("rev-parse", "HEAD") or "unknown",
@@ -112,21 +126,31 @@ class StageRun:
 
     def __init__(self, client=None, run_id: str | None = None, parent_id: str | None = None):
         self._client, self.run_id, self.parent_id = client, run_id, parent_id
+        self.headline = ""  # the stage's result in a few words, printed when it ends (tracked or not)
 
-    def log_metrics(self, metrics: dict, step: int | None = None, on_parent: bool = False) -> None:
-        """Log (nested dicts flattened, non-numbers skipped); `on_parent` also puts
-        them on the pipeline run, so runs of two ablations compare side by side."""
+    def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        """Log numbers (nested dicts flattened, keys spelled by `metric_key`, non-numbers
+        skipped); counts (`zcnas.metric_keys.COUNTS`) go to the run's params instead."""
         if not self._client:
             return
-        numbers = {k: float(v) for k, v in flatten(metrics).items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
-        timestamp = int(time.time() * 1000)
+        flat = {metric_key(k): v for k, v in flatten(metrics).items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v}
+        counts = {k: v for k, v in flat.items() if is_count(k)}
+        if counts and step is None:
+            self.log_params(counts)
+        self.log_curves({k: {step or 0: float(v)} for k, v in flat.items() if k not in counts})
+
+    def log_curves(self, curves: dict[str, dict[int, float]]) -> None:
+        """Step metrics: for each key, its value at each step (an epoch, a trained model)."""
+        if not self._client:
+            return
         from mlflow.entities import Metric
 
-        batch = [Metric(mlflow_key(k), v, timestamp, step or 0) for k, v in numbers.items()]
-        for run_id in [self.run_id] + ([self.parent_id] if on_parent else []):
-            for start in range(0, len(batch), 1000):  # MLflow's per-request limit
-                self._client.log_batch(run_id, metrics=batch[start:start + 1000])
+        timestamp = int(time.time() * 1000)
+        batch = [Metric(metric_key(key), float(value), timestamp, int(step))
+                 for key, points in curves.items() for step, value in points.items() if value == value]
+        for start in range(0, len(batch), 1000):  # MLflow's per-request limit
+            self._client.log_batch(self.run_id, metrics=batch[start:start + 1000])
 
     def log_params(self, params: dict) -> None:
         """Counts and settings (nested dicts flattened): values a run has, not figures to chart."""
@@ -141,13 +165,15 @@ class StageRun:
                 self._client.log_artifact(self.run_id, str(path), folder)
 
     @contextmanager
-    def child(self, name: str, params: dict | None = None):
-        """A run nested under this one (e.g. one per search algorithm)."""
+    def child(self, name: str, params: dict | None = None, description: str | None = None):
+        """A run nested under this one (e.g. one per search variant)."""
         if not self._client:
             yield StageRun()
             return
         parent = self._client.get_run(self.run_id)
-        tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.")}
+        tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.") or k == GIT_COMMIT_TAG}
+        if description:
+            tags[NOTE_TAG] = description
         run = self._client.create_run(parent.info.experiment_id, run_name=name,
                                       tags={**tags, "mlflow.parentRunId": self.run_id})
         _log_params(self._client, run.info.run_id, params or {})
@@ -186,9 +212,14 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
     client = MlflowClient(tracking_uri())
     experiment_id = _experiment_id(client)
     version = code_version()
-    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), code_fingerprint())).encode()).hexdigest()[:16]
+    label = run_label()
+    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), code_fingerprint(), label))
+                                  .encode()).hexdigest()[:16]
     tags = {
         **{f"zcnas.{k}": v for k, v in version.items()},
+        GIT_COMMIT_TAG: version["git_commit"],
+        **({LABEL_TAG: label} if label else {}),
+        **({DVC_EXPERIMENT_TAG: os.environ["DVC_EXP_NAME"]} if os.environ.get("DVC_EXP_NAME") else {}),
         "zcnas.pipeline_key": pipeline_key,
         "zcnas.params_hash": hashlib.sha256(repr(sorted(flatten(stage_params).items())).encode()).hexdigest()[:12],
         "zcnas.device": device,
@@ -212,7 +243,52 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
     finally:
         client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
         client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
+        if error is None:
+            _show_results(client, parent_id)
         _end_stage_on_parent(client, parent_id, stage, run.info.run_id, error)
+
+
+def run_label() -> str:
+    """The name of this pipeline run: the DVC experiment's (`dvc exp run` sets DVC_EXP_NAME),
+    else ZCNAS_RUN_LABEL (e.g. `zcnas pipeline --profile smoke`), else empty."""
+    return os.environ.get("DVC_EXP_NAME") or os.environ.get("ZCNAS_RUN_LABEL", "")
+
+
+def params_changes(path: Path = PARAMS_FILE) -> dict[str, tuple]:
+    """Keys of `path` whose value differs from the committed file's: key -> (committed, now)."""
+    try:
+        now = flatten(yaml.safe_load(Path(path).read_text()) or {})
+        committed = flatten(yaml.safe_load(_git("show", f"HEAD:./{Path(path).as_posix()}") or "{}") or {})
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {key: (committed.get(key), now.get(key)) for key in sorted(set(now) | set(committed))
+            if committed.get(key) != now.get(key)}
+
+
+def pipeline_description(label: str, version: dict, changes: dict[str, tuple]) -> str:
+    """The parent run's description (Markdown): what was run, and how it differs from the commit."""
+    commit = version["git_commit"]
+    lines = [f"**{label or 'pipeline'}**: {'`dvc exp run`' if os.environ.get('DVC_EXP_NAME') else '`dvc repro`'} "
+             f"at commit `{commit[:7]}`" + (" with uncommitted code changes" if version["git_dirty"] == "true"
+                                            else "") + "."]
+    if changes:
+        lines += ["", "Params changed from the commit's params.yaml:", ""]
+        lines += [f"- `{key}`: {committed!r} → {now!r}" for key, (committed, now) in changes.items()]
+    else:
+        lines += ["", "Params: the commit's params.yaml."]
+    lines += ["", "Report: artifact `report.md`, plots under `plots/`; headline metrics use the keys of "
+              "`metrics/summary.json`."]
+    return "\n".join(lines)
+
+
+def _show_results(client, parent_id: str) -> None:
+    """The pipeline's current headline figures, report and plots on its run (see the module docstring)."""
+    if SUMMARY.is_file():
+        StageRun(client, parent_id).log_metrics(json.loads(SUMMARY.read_text()))
+    if REPORT.is_file():
+        client.log_artifact(parent_id, str(REPORT))
+    if PLOTS.is_dir():
+        client.log_artifacts(parent_id, str(PLOTS), "plots")
 
 
 def _log_error(client, run_id: str, exc: BaseException) -> str:
@@ -225,7 +301,7 @@ def _log_error(client, run_id: str, exc: BaseException) -> str:
 
 def _end_stage_on_parent(client, parent_id: str, stage: str, run_id: str, error: str | None) -> None:
     """Record this attempt of `stage` on the pipeline run and set its status (see the module docstring)."""
-    stage_tag = STAGE_ERROR_PREFIX + mlflow_key(stage)
+    stage_tag = STAGE_ERROR_PREFIX + metric_key(stage)
     tags = client.get_run(parent_id).data.tags
     if error is not None:
         tags[stage_tag] = error[:_TAG_TEXT]
@@ -259,20 +335,25 @@ def _append_text(client, run_id: str, name: str, text: str) -> None:
 def _log_params(client, run_id: str, params: dict) -> None:
     from mlflow.entities import Param
 
-    entries = [Param(mlflow_key(k), str(v)) for k, v in flatten(params).items()]
+    entries = [Param(metric_key(k), str(v)) for k, v in flatten(params).items()]
     for start in range(0, len(entries), 100):  # MLflow's per-request limit for params
         client.log_batch(run_id, params=entries[start:start + 100])
 
 
 def _experiment_id(client) -> str:
+    """The experiment, created if absent, with its kind and description (set on older ones too)."""
+    tags = {**EXPERIMENT_KIND, NOTE_TAG: EXPERIMENT_DESCRIPTION}
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    if experiment is not None:
-        return experiment.experiment_id
-    artifacts = None
-    uri = tracking_uri()
-    if uri.startswith("sqlite:///"):  # a local store: artifacts beside the database, not in the cwd
-        artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
-    return client.create_experiment(EXPERIMENT, artifact_location=artifacts)
+    if experiment is None:
+        artifacts = None
+        uri = tracking_uri()
+        if uri.startswith("sqlite:///"):  # a local store: artifacts beside the database, not in the cwd
+            artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+        return client.create_experiment(EXPERIMENT, artifact_location=artifacts, tags=tags)
+    for key, value in tags.items():
+        if experiment.tags.get(key) != value:
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id
 
 
 def _parent_run(client, experiment_id: str, pipeline_key: str, all_params: dict, tags: dict) -> str:
@@ -282,8 +363,12 @@ def _parent_run(client, experiment_id: str, pipeline_key: str, all_params: dict,
         return found[0].info.run_id
     params_digest = hashlib.sha256(repr(sorted(flatten(all_params).items())).encode()).hexdigest()[:8]
     commit = tags["zcnas.git_commit"][:7] + ("+dirty" if tags["zcnas.git_dirty"] == "true" else "")
-    name = f"pipeline {commit} params {params_digest} {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    label = tags.get(LABEL_TAG, "")
+    name = f"{label or 'pipeline'} {commit} params {params_digest}"
+    version = {key.removeprefix("zcnas."): value for key, value in tags.items() if key.startswith("zcnas.git_")}
+    description = pipeline_description(label, version, params_changes())
     run = client.create_run(experiment_id, run_name=name,
-                            tags={**tags, "zcnas.role": "pipeline", "zcnas.params_digest": params_digest})
+                            tags={**tags, "zcnas.role": "pipeline", "zcnas.params_digest": params_digest,
+                                  NOTE_TAG: description})
     _log_params(client, run.info.run_id, all_params)
     return run.info.run_id

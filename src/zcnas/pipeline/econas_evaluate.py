@@ -13,6 +13,7 @@ from ..data import dataset_info
 from ..econas import configs_from_params
 from ..evaluation.training_curves import epoch_correlations, final_epoch_summary, full_epoch_flops, setting_full_epochs
 from ..files import read_table, write_json, write_table
+from ..metric_keys import keyed
 from ..tracking import StageRun
 from .params import Params
 from .timings import split_timings
@@ -50,12 +51,18 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
                                             "kendall_test", "n", "seconds_per_arch")
         } | {"epochs": 0, "minibatches_per_arch": 1, "full_epochs_per_arch": minibatch_full_epochs(params)}
     timings = split_timings(summary)
-    write_json(summary, metrics_path)
-    write_json(timings, timings_path)
+    write_json(keyed(summary), metrics_path)
+    write_json(keyed(timings), timings_path)
     write_table(correlations.drop(columns="seconds_per_arch"), table_path)
+    # The curves for `dvc plots` (its `curves` template colours by `curve`).
+    write_table(correlations.assign(curve=correlations["config"])[
+        ["curve", "epoch", "spearman_test", "kendall_test"]], Path(plots_dir) / "rho-per-epoch.csv")
     plots = figure_1(params, correlations, zero_cost, archs, Path(plots_dir))
-    run.log_metrics(summary, on_parent=True)
-    run.log_metrics(timings, on_parent=True)
+    run.log_metrics(summary)
+    run.log_metrics(timings)
+    log_training_curves(run, curves, correlations, truth)
+    run.headline = ", ".join(f"{config} ρ {entry['spearman_test']:.3f}" for config, entry in summary.items()
+                             if not config.startswith(ZERO_COST_PREFIX))
     for plot in plots:
         run.log_artifact(plot)
     run.log_artifact(table_path)
@@ -87,7 +94,7 @@ def figure_1(params: Params, correlations, zero_cost: dict, archs: list[str], pl
                   for config, group in correlations.groupby("config", sort=False)]
         plots.append(plot_rho_vs_cost({p: zero_cost[p] for p in proxies}, Path(plots_dir) / f"figure1-{unit}.png",
                                       costs=costs, cost_label=label, series=series, title=title, published=paper,
-                                      notes=[NB201_CURVE_ABSENT]))
+                                      notes=[NB201_CURVE_ABSENT], cost_column=cost_column))
     return plots
 
 
@@ -95,3 +102,21 @@ def minibatch_full_epochs(params: Params) -> float:
     """A zero-cost proxy's cost in full-size epochs: it reads one minibatch, about one
     forward and backward pass of it through the full-size network."""
     return params.score.batch_size / dataset_info(params.econas.dataset).train_images
+
+
+def log_training_curves(run: StageRun, curves, correlations, truth) -> None:
+    """Step metrics per epoch: a run per setting (rho and Kendall tau of validation accuracy
+    with test accuracy), and below it a run per trained cell (val_acc, train_loss), named by
+    the cell's place in the sorted sample so that every setting's runs line up."""
+    test_acc = truth.set_index("arch")["test_acc"]
+    for config, rows in curves.groupby("config", sort=True):
+        by_epoch = correlations[correlations["config"] == config].set_index("epoch")
+        with run.child(f"curves {config}", {"config": config, "cells": rows["arch"].nunique()},
+                       f"Reduced training `{config}`: rank correlation per epoch; a run per cell below.") as setting:
+            setting.log_curves({name: by_epoch[name].to_dict() for name in ("spearman_test", "kendall_test")})
+            for cell, (arch, cell_rows) in enumerate(rows.groupby("arch", sort=True)):
+                with setting.child(f"{config} cell {cell:02d}",
+                                   {"arch": arch, "benchmark_test_acc": test_acc.get(arch)}) as trained:
+                    epochs = cell_rows.set_index("epoch")
+                    trained.log_curves({name: epochs[name].to_dict() for name in ("val_acc", "train_loss")})
+

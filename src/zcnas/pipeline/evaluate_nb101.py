@@ -10,6 +10,7 @@ from pathlib import Path
 from ..benchmarks import SPACE_DATASETS, read_ground_truth
 from ..evaluation import evaluate_dataset, with_set_level_columns
 from ..files import read_table, write_json
+from ..metric_keys import keyed
 from ..tracking import StageRun
 from .nb101 import PAPER_NB101, PAPER_NB101_SOURCE, SPACE, disabled_metrics
 from .params import Params
@@ -47,10 +48,10 @@ def evaluate_nb101_stage(params: Params, ground_truth_dir: Path, scores_dir: Pat
             report[dataset]["fewshot"] = {"skipped": f"evaluate.fewshot_k {params.evaluate.fewshot_k} leaves fewer "
                                                      f"than two of the {len(scores)} scored cells to judge on"}
     timings = split_timings(report)
-    write_json(report, metrics_path)
-    write_json(timings, timings_path)
-    run.log_metrics({SPACE: report}, on_parent=True)
-    run.log_metrics({SPACE: timings}, on_parent=True)
+    write_json(keyed(report), metrics_path)
+    write_json(keyed(timings), timings_path)
+    run.log_metrics({SPACE: report})
+    run.log_metrics({SPACE: timings})
     return report
 
 

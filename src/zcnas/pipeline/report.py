@@ -7,10 +7,12 @@ from pathlib import Path
 
 import torch
 
-from ..files import atomic_path
+from ..files import atomic_path, write_json
+from ..metric_keys import flatten, keyed
 from .params import SHORTENED, Params
 from ..evaluation.published import PAPER_ECONAS, PAPER_NB201, ZERO_COST_PREFIX
 from .timings import merge_timings
+from .summary import headline_summary
 
 DATASET_TITLES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16-120": "ImageNet16-120"}
 
@@ -156,7 +158,7 @@ def econas_section(econas: dict) -> list[str]:
         seconds = entry.get("seconds_per_arch")
         speedup = f"{seconds / synflow:,.0f}×" if seconds and synflow else "—"
         # A shortened run is compared with the paper's figure for the setting it shortens, and says so.
-        paper = PAPER_ECONAS.get(method.removesuffix(SHORTENED))
+        paper = keyed(PAPER_ECONAS).get(method.removesuffix(SHORTENED))  # names as the metrics spell them
         lines.append(
             f"| {method} | {_ours(entry, 'spearman_test')} | {_number(paper)} | "
             f"{_number(entry.get('kendall_test'))} | {entry.get('n', '—')} | {entry.get('epochs', '—')} | "
@@ -206,7 +208,7 @@ def search_section(metrics: dict) -> list[str]:
                              f"{_number(entry.get(f'reached_share_{t}'))}; "
                              f"{'—' if speedup is None else f'{speedup:.1f}×'})")
             if dataset == "cifar100":
-                cells.append(PAPER_SEARCH_CIFAR100.get(variant, ""))
+                cells.append(keyed(PAPER_SEARCH_CIFAR100).get(variant, ""))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         if rankings:
@@ -258,6 +260,17 @@ def nb101_section(metrics: dict) -> list[str]:
     return lines
 
 
+def headline_section(summary: dict, path: Path) -> list[str]:
+    """The headline figures, under the keys `dvc metrics show` and the MLflow pipeline run use."""
+    lines = ["## Headline figures", "",
+             f"The figures of `{Path(path).as_posix()}`, under the keys `dvc metrics show`, `dvc exp show` and the "
+             "MLflow pipeline run show them by (`rho`: Spearman ρ with test accuracy; `vote`: its pairwise accuracy; "
+             "`econas`: ρ of reduced training; `search`: speed-up to each target; `nb101`: ρ with validation "
+             "accuracy).", "", "| key | value |", "|---|---|"]
+    lines += [f"| `{key}` | {'—' if value is None else f'{value:.4g}'} |" for key, value in flatten(summary).items()]
+    return lines + [""]
+
+
 def machine_description() -> str:
     cpu = platform.processor() or platform.machine()
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
@@ -271,9 +284,11 @@ def _read_json(path: Path | None) -> dict:
 def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: Path | None = None,
                  search_json: Path | None = None, econas_json: Path | None = None,
                  timings_json: Path | None = None, econas_timings_json: Path | None = None,
-                 nb101_json: Path | None = None) -> Path:
+                 nb101_json: Path | None = None, summary_out: Path | None = None) -> Path:
     """The report; `plots_dir` holds the rho-against-cost plots. Seconds come from the
-    timings files (measurements of this machine) and are labelled as such."""
+    timings files (measurements of this machine) and are labelled as such. With
+    `summary_out`, the headline figures (`zcnas.pipeline.summary`) are written there and
+    listed at the end of the report under the same keys."""
     metrics = merge_timings(json.loads(Path(correlation_json).read_text()), _read_json(timings_json))
     lines = [
         "# zcnas report",
@@ -324,6 +339,11 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         lines += search_section(json.loads(Path(search_json).read_text()))
     if nb101_json is not None:
         lines += nb101_section(_read_json(nb101_json))
+    if summary_out is not None:
+        summary = headline_summary(json.loads(Path(correlation_json).read_text()), _read_json(econas_json),
+                                   _read_json(search_json), _read_json(nb101_json))
+        write_json(summary, summary_out)
+        lines += headline_section(summary, summary_out)
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(lines))
     return Path(out)

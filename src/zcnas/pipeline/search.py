@@ -7,6 +7,7 @@ import numpy as np
 from ..benchmarks import read_ground_truth
 from ..errors import ZcnasError
 from ..files import read_table, write_json, write_table
+from ..metric_keys import keyed
 from ..search import (Benchmark, check_search, count_distinct_rankings, curves_frame, plot_search, proxy_ranking,
                       run_variants, summarize, uses_proxy, variant_name)
 from ..spaces import get_space
@@ -65,8 +66,9 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
     for space_name in spaces:
         summaries.update(_search_space(params, get_space(space_name), ground_truth_dir, space_scores_dir,
                                        curves_dir, plots_dir, run))
-    write_json(summaries, metrics_path)
-    run.log_metrics(summaries, on_parent=True)
+    write_json(keyed(summaries), metrics_path)
+    run.log_metrics(summaries)
+    run.headline = ", ".join(filter(None, (fastest(key, summary) for key, summary in summaries.items())))
     run.log_artifact(plots_dir, "plots")
     return summaries
 
@@ -92,7 +94,9 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
         benchmark = Benchmark(space, truth[truth["dataset"] == dataset])
         paths, source = proxy_scores_for(space_scores_dir, space.name, dataset, params.score_space.datasets[0],
                                          params.score_space.seeds)
-        rankings = [proxy_ranking(benchmark, read_table(path), config.proxy) for path in paths]
+        # The weight seeds' tables score the same cells: one warning about missing ones is enough.
+        rankings = [proxy_ranking(benchmark, read_table(path), config.proxy, warn_missing=seed == 0)
+                    for seed, path in enumerate(paths)]
         for variants in groups.values():
             for variant in variants:
                 check_search(variant, benchmark, config.budget[variant.algorithm], rankings[0], config.select_by)
@@ -102,7 +106,7 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
     # variant that reads the proxy at all.
     proxy_runs = max((config.runs[algorithm] for algorithm, variants in groups.items()
                       if any(map(uses_proxy, variants))), default=0)
-    summaries = {}
+    summaries, curves_by_variant = {}, {}
     for dataset, (benchmark, rankings, source) in plans.items():
         curves: dict[str, np.ndarray] = {}
         for algorithm, variants in groups.items():
@@ -115,17 +119,34 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
                           "proxy_rankings": {"proxy": config.proxy, "scored_on": source, "weight_seeds": len(rankings),
                                              "seeds_read": len(seen), "distinct": count_distinct_rankings(seen)}}
         write_table(curves_frame(curves), Path(curves_dir) / f"{space.name}-{dataset}.parquet")
+        for variant, variant_curves in curves.items():
+            curves_by_variant.setdefault(variant, {})[key] = variant_curves
         plot_search(curves, Path(plots_dir) / f"{space.name}-{dataset}.png", optimum=benchmark.optimum,
                     title=f"{space.name} {dataset}: {config.proxy}-accelerated search "
                           f"(best by {config.select_by} accuracy; proxy scored on {source}, "
                           f"{len(rankings)} weight seeds)")
     for algorithm, variants in groups.items():
-        names = [variant_name(v) for v in variants]
-        with run.child(f"search/{space.name}/{algorithm}", {"variants": names, "runs": config.runs[algorithm],
-                                                            "budget": config.budget[algorithm],
-                                                            "settings": config.settings.get(algorithm, {})}) as child:
-            child.log_metrics({key: {v: summary[v] for v in names} for key, summary in summaries.items()})
-            for dataset in plans:
-                child.log_artifact(Path(curves_dir) / f"{space.name}-{dataset}.parquet", "curves")
+        for variant in map(variant_name, variants):
+            with run.child(f"search {variant}" + ("" if space.name == params.score.space else f" ({space.name})"),
+                           {"variant": variant, "runs": config.runs[algorithm], "budget": config.budget[algorithm],
+                            "settings": config.settings.get(algorithm, {})},
+                           f"Search variant `{variant}`: mean best test accuracy after each trained model "
+                           "(metric `best_test_acc.<dataset>`, step = models trained).") as child:
+                child.log_metrics({key: summary[variant] for key, summary in summaries.items()})
+                child.log_curves({f"best_test_acc.{key}": dict(enumerate(np.nanmean(curves, axis=0), start=1))
+                                  for key, curves in curves_by_variant[variant].items()})
     run.set_tags({f"zcnas.search_proxy_scored_on.{space.name}.{d}": plan[2] for d, plan in plans.items()})
     return summaries
+
+
+def fastest(dataset: str, summary: dict) -> str:
+    """`dataset: variant N× to t` for the largest speed-up at the dataset's first target, or ''."""
+    speedups = {(variant, key.removeprefix("speedup_")): value for variant, entry in summary.items()
+                if isinstance(entry, dict) for key, value in entry.items()
+                if key.startswith("speedup_") and isinstance(value, (int, float))}
+    if not speedups:
+        return ""
+    first = min((target for _, target in speedups), key=float)
+    variant, value = max(((v, x) for (v, t), x in speedups.items() if t == first), key=lambda item: item[1])
+    return f"{dataset}: {variant} {value:.1f}× to {first}"
+

@@ -1,6 +1,7 @@
 """Running a DVC stage: params validated first, one MLflow child run, clean errors."""
 
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -23,11 +24,24 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
         # MLflow would show `seed` as `seed.seed`.
         everything = params.model_dump()
         stage_params = {section: everything[section] for section in ["seed", "device", *sections]}
+        started = time.perf_counter()
         with stage_run(name, everything, stage_params, device=params.device) as run:
             body(params, run)
+        print(result_line(name, run, time.perf_counter() - started))
     except ZcnasError as exc:
         print(f"zcnas {name}: error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def result_line(name: str, run: StageRun, seconds: float) -> str:
+    """One line a stage ends with: its headline, its time and where MLflow holds its run."""
+    parts = [f"zcnas {name}: done in {seconds / 60:.1f} min" if seconds >= 60 else
+             f"zcnas {name}: done in {seconds:.1f} s"]
+    if run.headline:
+        parts.append(run.headline)
+    if run.run_id:
+        parts.append(f"MLflow run {run.run_id}")
+    return "; ".join(parts)
 
 
 def worker_count(params: Params, device_type: str) -> int:

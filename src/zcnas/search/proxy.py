@@ -59,9 +59,10 @@ def count_distinct_rankings(rankings: Sequence[ProxyRanking]) -> int:
 
 
 def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mapping[str, float],
-                  proxy: str = "synflow") -> ProxyRanking:
+                  proxy: str = "synflow", warn_missing: bool = True) -> ProxyRanking:
     """Align scores to the benchmark: a table with `arch` and a column per proxy `proxy` names
-    (a proxy or an ensemble spec), or arch string -> score of `proxy`."""
+    (a proxy or an ensemble spec), or arch string -> score of `proxy`. `warn_missing`: warn
+    when some benchmark cells have no score (off for the further tables of one sample)."""
     if isinstance(scores, pd.DataFrame):
         available = [column for column in scores.columns
                      if column not in _NOT_PROXIES and not str(column).startswith("seconds_")]
@@ -87,7 +88,7 @@ def proxy_ranking(benchmark: Benchmark, scores: pd.DataFrame | pd.Series | Mappi
             f"none of the {len(scores)} scored cells of proxy {proxy!r} is in the benchmark "
             f"({benchmark.size} {benchmark.space.name} cells); are they scores for another space?"
         )
-    if matched < benchmark.size:
+    if matched < benchmark.size and warn_missing:
         warnings.warn(f"proxy {proxy!r} has no score for {benchmark.size - matched} of {benchmark.size} benchmark "
                       "cells; they rank last", RuntimeWarning)
     return ProxyRanking(proxy, by_position)
