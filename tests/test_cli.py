@@ -396,3 +396,23 @@ def test_a_failing_stage_exits_non_zero_with_one_line(tiny_project, pipeline, tm
     assert notes(err)[0].startswith("zcnas: error: dvc repro failed") and str(tmp_path / "elsewhere") in err
     assert "n must be >= 0" in err  # the stage's own message, above the summary
     assert "report:" not in out
+
+
+
+def test_ui_serves_the_store_and_links_to_the_runs_table_of_the_zcnas_experiment(tmp_path, monkeypatch, capsys):
+    mlflow = pytest.importorskip("mlflow")
+    from zcnas import cli
+    from zcnas.tracking import EXPERIMENT
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    experiment_id = mlflow.tracking.MlflowClient().create_experiment(EXPERIMENT)
+    started = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command, env: started.append((command, env)) or 0)
+    assert cli.main(["ui", "--port", "5123"]) == 0
+    # MLflow 3.17 opens GenAI pages unless the link asks for model training.
+    link = f"http://127.0.0.1:5123/#/experiments/{experiment_id}?workflowType=machine_learning"
+    assert link in capsys.readouterr().out
+    ((command, env),) = started
+    assert command[command.index("--backend-store-uri") + 1] == store
+    assert command[command.index("--host") + 1] == "127.0.0.1" and command[command.index("--port") + 1] == "5123"

@@ -7,8 +7,11 @@ same schema (a synthetic NB201 table and random CIFAR-10 images).
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +20,8 @@ import yaml
 from scipy import stats
 
 from conftest import shared_data_dir
+from mlflow_server import Server
+from zcnas.metric_keys import flatten
 from zcnas.pipeline import profile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +73,20 @@ def test_repro_produces_metrics_report_and_plots(project):
     assert 0 <= metrics["cifar10"]["vote"]["pairwise_test"] <= 1
     report = (root / "results" / "report.md").read_text()
     assert "| synflow | 0.74 |" in report  # the paper's number beside ours
-    assert (root / "data" / "plots" / "cost" / "cifar10-rho-vs-cost.png").stat().st_size > 0
+    # Plots and the data they draw, under results/ (committed to git, so a clone has them).
+    for png in ("cost/cifar10-rho-vs-cost", "econas/figure1-flops", "search/nb201-cifar100"):
+        assert (root / "results" / "plots" / f"{png}.png").stat().st_size > 0
+        assert not pd.read_csv(root / "results" / "plots" / f"{png}.csv").empty
+    rho = pd.read_csv(root / "results" / "plots" / "rho" / "cifar10.csv")
+    assert rho.set_index("method").loc["synflow", "spearman_test"] == pytest.approx(entry["spearman_test"])
+    # Every image the report links to exists.
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
+        assert (root / "results" / link).is_file(), link
+    # The headline figures: one file, the same keys in the report.
+    summary = flatten(json.loads((root / "metrics" / "summary.json").read_text()))
+    assert summary["rho.cifar10.synflow"] == pytest.approx(entry["spearman_test"])
+    assert {"econas.econas", "econas.econas_plus-shortened"} <= set(summary)
+    assert all(f"| `{key}` |" in report for key in summary)
     seeds = yaml.safe_load((root / "params.yaml").read_text())["score_space"]["seeds"]
     assert len(list((root / "data" / "space_scores").glob("*.parquet"))) == seeds
     # Seconds live apart from the results: in the timings files, not in the metrics.
@@ -93,6 +111,69 @@ def assert_repro_runs_nothing(root: Path, env: dict) -> None:
 def test_second_repro_has_nothing_to_do(project):
     root, env, _ = project
     assert_repro_runs_nothing(root, env)
+
+
+def get(url: str, **query) -> dict:
+    with urllib.request.urlopen(f"{url}?{urllib.parse.urlencode(query)}", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_the_mlflow_ui_shows_runs_curves_and_the_report(project, tmp_path):
+    """What the MLflow UI will show, read through its server's REST API (the UI's own source)."""
+    root, env, _ = project
+    server = Server(tmp_path, backend_store=Path(env["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")))
+    try:
+        server.wait_until_up()
+        api = f"{server.uri}/api/2.0/mlflow"
+        with urllib.request.urlopen(server.uri, timeout=30) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
+        experiment = get(f"{api}/experiments/get-by-name", experiment_name="zcnas")["experiment"]
+        tags = {tag["key"]: tag["value"] for tag in experiment["tags"]}
+        # Opens on the runs table (MLflow 3 lands on GenAI pages for other kinds), with a description.
+        assert tags["mlflow.experimentKind"] == "custom_model_development" and tags["mlflow.note.content"]
+        runs = post(f"{api}/runs/search", {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000})["runs"]
+
+        def tags_of(one):
+            return {tag["key"]: tag["value"] for tag in one["data"].get("tags", [])}
+
+        by_name = {one["info"]["run_name"]: one for one in runs}
+        (parent,) = [one for one in runs if tags_of(one).get("zcnas.role") == "pipeline"]
+        assert parent["info"]["run_name"].startswith("smoke ")  # the quick run's label
+        parent_tags = tags_of(parent)
+        assert parent_tags["mlflow.source.git.commit"] and parent_tags["mlflow.note.content"]
+        # The parent carries the headline figures, under metrics/summary.json's keys, and no counts.
+        summary = {k: v for k, v in flatten(json.loads((root / "metrics" / "summary.json").read_text())).items()
+                   if v is not None}
+        shown = {metric["key"]: metric["value"] for metric in parent["data"]["metrics"]}
+        assert shown == pytest.approx(summary)
+        # ... the report and every plot.
+        listed = get(f"{api}/artifacts/list", run_id=parent["info"]["run_id"])["files"]
+        assert {entry["path"] for entry in listed} == {"report.md", "plots"}
+        plots = get(f"{api}/artifacts/list", run_id=parent["info"]["run_id"], path="plots")["files"]
+        assert {entry["path"] for entry in plots} == {f"plots/{d.name}" for d in (root / "results" / "plots").iterdir()}
+        # Curves: rho per epoch of each reduced-training setting, a run per trained cell, best-so-far per variant.
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        epochs = params["econas"]["configs"]["econas"]["e"]
+        history = get(f"{api}/metrics/get-history", run_id=by_name["curves econas"]["info"]["run_id"],
+                      metric_key="spearman_test")["metrics"]
+        assert sorted(point["step"] for point in history) == list(range(1, epochs + 1))
+        cell = get(f"{api}/metrics/get-history", run_id=by_name["econas cell 00"]["info"]["run_id"],
+                   metric_key="val_acc")["metrics"]
+        assert len(cell) == epochs
+        budget = params["search"]["budget"]["rs"]
+        best = get(f"{api}/metrics/get-history", run_id=by_name["search rs+warmup40"]["info"]["run_id"],
+                   metric_key="best_test_acc.cifar100")["metrics"]
+        assert sorted(point["step"] for point in best) == list(range(1, budget + 1))
+        values = [point["value"] for point in sorted(best, key=lambda point: point["step"])]
+        assert values == sorted(values)  # best so far never falls
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("edit", [
@@ -122,7 +203,7 @@ def test_a_bad_param_stops_the_pipeline_before_any_output_is_removed(project, ed
 # Outputs that hold seconds measured on this machine (or quote them): the only ones a
 # rerun may change.
 MEASUREMENTS = ("data/timings/", "metrics/timings.json", "metrics/econas_timings.json", "metrics/timings_nb101.json",
-                "data/plots/cost", "data/plots/econas/figure1-seconds.png", "results/report.md")
+                "results/plots/cost", "results/plots/econas/figure1-seconds", "results/report.md")
 
 
 def output_hashes(root: Path) -> dict[str, str]:
@@ -211,15 +292,27 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_nb101", "fetch", "report", "score",
                       "score_nb101", "score_space", "search"]
 
-    # An ablation of an evaluation setting reruns only the cheap stages (the mechanism is
-    # the same for score.batch_size, which would rescore everything).
-    run(["dvc", "exp", "run", "-S", "evaluate.bootstrap=20"], root, env)
+    # An ablation of the minibatch rescores the sample but not the whole space, whose
+    # data-free proxy reads no minibatch, nor the reduced training.
+    output = run(["dvc", "exp", "run", "-S", "score.batch_size=8", "-n", "bs8"], root, env).stdout
+    assert "Running stage 'score'" in output
+    for unchanged in ("score_space", "econas", "search"):
+        assert f"'{unchanged}' didn't change" in output, output
     runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"]
+    parents = {r.info.run_id: r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"}
     assert len(parents) == 2
-    ablation = [r for r in runs if r.info.run_name == "evaluate" and r.data.params.get("evaluate.bootstrap") == "20"]
-    assert len(ablation) == 1
-    assert ablation[0].data.tags["mlflow.parentRunId"] != stages_parent
+    (ablation,) = [r for r in runs if r.info.run_name == "score" and r.data.params.get("score.batch_size") == "8"]
+    parent = parents[ablation.data.tags["mlflow.parentRunId"]]
+    assert parent.info.run_id != stages_parent
+    # Named after the experiment, not dirty for the params DVC edited, described by them.
+    assert parent.info.run_name.startswith("bs8 ") and "+dirty" not in parent.info.run_name
+    assert parent.data.tags["zcnas.dvc_exp_name"] == "bs8"
+    assert "`score.batch_size`: 16 → 8" in parent.data.tags["mlflow.note.content"]
+    # Its headline figures are the experiment's summary, key for key, with nothing left blank.
+    summary = {k: v for k, v in flatten(json.loads((root / "metrics" / "summary.json").read_text())).items()
+               if v is not None}
+    assert parent.data.metrics == pytest.approx(summary)
+    assert "bs8" in run(["dvc", "exp", "show", "--json"], root, env).stdout
 
 
 def test_bad_params_fail_before_any_work(project, tmp_path):

@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from importlib import metadata
@@ -112,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
                           help=f"where the run's copy of the pipeline and its outputs go; an earlier run's "
                                f"directory is reused (default: {RUNS_DIR}/PROFILE in the project)")
     pipeline.set_defaults(run=_pipeline)
+
+    ui = commands.add_parser(
+        "ui", help="open this project's runs in the MLflow UI", formatter_class=_HelpFormatter,
+        description="Serve the MLflow UI for the tracking store ($MLFLOW_TRACKING_URI, else mlruns/mlflow.db) and "
+                    "print the link that opens the zcnas experiment on its runs table. With a tracking server in "
+                    "$MLFLOW_TRACKING_URI, print the link to it and serve nothing. Ctrl-C stops the UI.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=5000, help="port the UI listens on")
+    ui.set_defaults(run=_ui)
     return parser
 
 
@@ -124,6 +136,26 @@ def _pipeline(args: argparse.Namespace) -> int:
     print(f"report:  {run.report}")
     print(f"metrics: {run.metrics}")
     return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    try:
+        from .tracking import runs_table_url, tracking_uri
+    except ImportError as exc:
+        raise ZcnasError(f"the MLflow UI needs mlflow ({exc}); pip install -e '.[pipeline]'") from None
+    store = tracking_uri()
+    if store.startswith(("http://", "https://")):  # a shared server: it already serves the UI
+        print(runs_table_url(store))
+        return 0
+    print(f"MLflow UI for {store}: {runs_table_url(f'http://{args.host}:{args.port}')} (Ctrl-C stops it)",
+          flush=True)
+    command = [sys.executable, "-m", "mlflow", "server", "--host", args.host, "--port", str(args.port),
+               "--workers", "1", "--backend-store-uri", store]
+    # Without MLflow's job runner (for GenAI jobs): it makes the UI start several times slower.
+    try:
+        return subprocess.call(command, env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
+    except KeyboardInterrupt:
+        return 0
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -248,6 +248,19 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         _end_stage_on_parent(client, parent_id, stage, run.info.run_id, error)
 
 
+def runs_table_url(server: str) -> str:
+    """The link that opens the experiment on its runs table at `server` (the UI's address).
+
+    MLflow 3.17's UI picks GenAI or model-training pages by a per-browser switch, not by
+    the experiment's kind (which earlier 3.x releases read): the link sets the switch.
+    """
+    from mlflow.tracking import MlflowClient
+
+    experiment = MlflowClient(tracking_uri()).get_experiment_by_name(EXPERIMENT)
+    page = f"experiments/{experiment.experiment_id}" if experiment else "experiments"
+    return f"{server.rstrip('/')}/#/{page}?workflowType=machine_learning"
+
+
 def run_label() -> str:
     """The name of this pipeline run: the DVC experiment's (`dvc exp run` sets DVC_EXP_NAME),
     else ZCNAS_RUN_LABEL (e.g. `zcnas pipeline --profile smoke`), else empty."""
