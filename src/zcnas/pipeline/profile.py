@@ -34,6 +34,7 @@ PROFILES_DIR = "profiles"
 RUNS_DIR = "runs"
 # What a quick run copies from the project: the pipeline and the code its stages hash.
 PIPELINE_FILES = ("dvc.yaml", "stages", "src")
+PLOT_TEMPLATES = Path(".dvc") / "plots"
 # Written into a quick run's directory; its presence marks the directory as one.
 MARKER = ".zcnas-run.json"
 RUN_LABEL_ENV = "ZCNAS_RUN_LABEL"
@@ -189,6 +190,8 @@ def quick_run(project: Path | str, profile: str, directory: Path | str | None = 
         # DVC stages what it changes (.gitignore files, dvc.lock) instead of printing a `git add` hint.
         with open(root / ".dvc" / "config", "a", encoding="utf-8") as config:
             config.write("[core]\n    autostage = true\n")
+    if (project / PLOT_TEMPLATES).is_dir():  # dvc.yaml's plots name the project's own templates
+        shutil.copytree(project / PLOT_TEMPLATES, root / PLOT_TEMPLATES, dirs_exist_ok=True)
     _run(["git", "add", "-A"], root, env)
     if _run(["git", "status", "--porcelain"], root, env).stdout.strip():
         _run(["git", *_GIT_IDENTITY, "commit", "-q", "-m", f"zcnas pipeline --profile {profile}"], root, env)
