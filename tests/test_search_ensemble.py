@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zcnas.metric_keys import metric_key
 from zcnas.benchmarks import synthetic_nb201, write_ground_truth
 from zcnas.errors import ZcnasError
 from zcnas.evaluation.combined import parse_spec, spec_score
@@ -77,32 +78,32 @@ def test_malformed_specs_are_refused_with_the_forms_to_write(spec, words):
 
 
 def test_params_accept_an_ensemble_of_space_scored_proxies():
-    params = parse_params({"score_space": {"proxies": ["synflow", "snip"]},
-                           "search": {"proxy": "log_rank:synflow+snip"}})
-    assert params.search.proxy == "log_rank:synflow+snip"
+    params = parse_params({"score_space": {"proxies": ["synflow", "params"]},
+                           "search": {"proxy": "log_rank:synflow+params"}})
+    assert params.search.proxy == "log_rank:synflow+params"
 
 
 def test_the_search_stage_warms_up_with_the_ensemble_pick(tmp_path):
-    """Over the whole space: synflow's top cell is snip's worst and the reverse, and one cell
+    """Over the whole space: synflow's top cell is zen's worst and the reverse, and one cell
     is second for both, so each member and the ensemble train a different cell first."""
     truth = synthetic_nb201(0)
     write_ground_truth(truth, tmp_path / "truth" / "nb201.parquet")
     cifar10 = truth[truth["dataset"] == "cifar10"].reset_index(drop=True)
     order = np.random.default_rng(1).permutation(len(cifar10))
-    synflow_top, snip_top, both_second = order[:3]
+    synflow_top, zen_top, both_second = order[:3]
     synflow = np.random.default_rng(2).uniform(0, 1, len(cifar10))
-    snip = np.random.default_rng(3).uniform(0, 1, len(cifar10))
-    synflow[[synflow_top, both_second, snip_top]] = [3.0, 2.0, -1.0]
-    snip[[snip_top, both_second, synflow_top]] = [3.0, 2.0, -1.0]
-    write_table(pd.DataFrame({"arch": cifar10["arch"], "synflow": synflow, "snip": snip}),
+    zen = np.random.default_rng(3).uniform(0, 1, len(cifar10))
+    synflow[[synflow_top, both_second, zen_top]] = [3.0, 2.0, -1.0]
+    zen[[zen_top, both_second, synflow_top]] = [3.0, 2.0, -1.0]
+    write_table(pd.DataFrame({"arch": cifar10["arch"], "synflow": synflow, "zen": zen}),
                 score_table_path(tmp_path / "space", "nb201", "cifar10", 0))
-    expected = {"synflow": synflow_top, "snip": snip_top, "ensemble:synflow+snip": both_second,
-                "log_rank:synflow+snip": both_second}
+    expected = {"synflow": synflow_top, "zen": zen_top, "ensemble:synflow+zen": both_second,
+                "log_rank:synflow+zen": both_second}
     for proxy, cell in expected.items():
-        params = parse_params({"workers": 1, "score_space": {"proxies": ["synflow", "snip"], "seeds": 1}, "search": {
+        params = parse_params({"workers": 1, "score_space": {"proxies": ["synflow", "zen"], "seeds": 1}, "search": {
             "proxy": proxy, "datasets": ["cifar10"], "variants": ["rs+warmup15625"], "budget": {"rs": 1},
             "runs": {"rs": 1}, "targets": {"cifar10": [90.0]}}})
         summaries = search_stage(params, tmp_path / "truth", tmp_path / "space", tmp_path / "search.json",
                                  tmp_path / "curves", tmp_path / "plots", StageRun())
         assert json.loads((tmp_path / "search.json").read_text())["cifar10"]["proxy_rankings"]["proxy"] == proxy
-        assert summaries["cifar10"]["rs+warmup15625"]["best_mean_at_budget"] == cifar10["test_acc"][cell], proxy
+        assert summaries["cifar10"][metric_key("rs+warmup15625")]["best_mean_at_budget"] == cifar10["test_acc"][cell], proxy

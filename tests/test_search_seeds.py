@@ -12,6 +12,7 @@ from zcnas.errors import ZcnasError
 from zcnas.files import write_table
 from zcnas.pipeline.params import parse_params
 from zcnas.pipeline.report import search_section
+from zcnas.metric_keys import metric_key
 from zcnas.pipeline.score import MinibatchSettings, score_stage, score_table_path, weight_seed
 from zcnas.pipeline.search import proxy_scores_for, search_stage
 from zcnas.search import (Benchmark, count_distinct_rankings, proxy_ranking, proxy_replicates, run_search,
@@ -187,6 +188,10 @@ def search_params(seeds: int):
         "targets": {"cifar10": [90.0]}}})
 
 
+# The variant as the metrics, MLflow and the report spell it.
+WARM = metric_key("rs+warmup15625")
+
+
 @pytest.mark.parametrize("seeds, distinct", [(2, 1), (3, 2)])
 def test_search_stage_reports_the_spread_and_the_distinct_rankings(search_dirs, tmp_path, seeds, distinct):
     summaries = search_stage(search_params(seeds), search_dirs / "truth", search_dirs / "space",
@@ -195,10 +200,10 @@ def test_search_stage_reports_the_spread_and_the_distinct_rankings(search_dirs, 
     cifar10 = summaries["cifar10"]
     assert cifar10["proxy_rankings"] == {"proxy": "synflow", "scored_on": "cifar10", "weight_seeds": seeds,
                                          "seeds_read": seeds, "distinct": distinct}
-    warm = cifar10["rs+warmup15625"]
+    warm = cifar10[WARM]
     assert warm["distinct_rankings"] == distinct and len(warm["by_weight_seed"]) == seeds
     # The oracle's first pick is the optimum; the reversed oracle's (seed 2) the worst cell.
-    optimum = cifar10["rs+warmup15625"]["by_weight_seed"]["seed0"]["mean_curve_models_to_90"]
+    optimum = cifar10[WARM]["by_weight_seed"]["seed0"]["mean_curve_models_to_90"]
     assert optimum == 1
     if seeds == 3:
         assert warm["by_weight_seed"]["seed2"]["best_mean_at_budget"] < warm["by_weight_seed"]["seed0"][
@@ -206,7 +211,7 @@ def test_search_stage_reports_the_spread_and_the_distinct_rankings(search_dirs, 
     text = "\n".join(search_section(summaries))
     assert f"under {seeds} weight seeds; the runs read {seeds} of them" in text
     assert f"in {distinct} distinct order(s)" in text
-    assert "| rs+warmup15625 | " + str(distinct) + " | " in text
+    assert f"| {WARM} | " + str(distinct) + " | " in text
 
 
 def test_search_stage_names_a_missing_seed_table(search_dirs, tmp_path):

@@ -10,7 +10,8 @@ every stage the parent gets the pipeline's current results: the headline figures
 `metrics/summary.json` as metrics (the same keys: `zcnas.metric_keys`), the report and
 its plots as artifacts, so a stage DVC skipped leaves no blanks. Counts (`n`, `runs`,
 `budget`, ...) are logged as params, not metrics. The experiment is of MLflow 3's
-"custom model development" kind, so the UI opens on its runs.
+"custom model development" kind, which earlier 3.x UIs read to open it on its runs;
+3.17's follows a per-browser switch instead, which the link of `runs_table_url` sets.
 
 The store defaults to SQLite under `mlruns/` with artifacts beside it;
 `MLFLOW_TRACKING_URI` points elsewhere (e.g. a shared server). Set `ZCNAS_TRACKING=off`
@@ -52,10 +53,10 @@ EXPERIMENT_DESCRIPTION = (
     "after the experiment), with a **child run per DVC stage**. The parent carries the report (`report.md`), "
     "every plot (`plots/`) and the headline figures as metrics, under the keys of `metrics/summary.json` "
     "(e.g. `rho.cifar10.synflow`). Curves: the `econas_evaluate` stage has a run per reduced-training "
-    "setting (`rho` per epoch) with a run per trained cell below it (`val_acc`, `train_loss` per epoch); "
+    "setting (`spearman_test` per epoch) with a run per trained cell below it (`val_acc`, `train_loss` per epoch); "
     "the `search` stage has a run per search variant (`best_test_acc.<dataset>` per trained model): select "
     "those runs and open Chart view to overlay them.")
-# MLflow 3's UI opens an experiment of this kind on its runs (not on the GenAI pages).
+# MLflow 3's kind for runs that train models (earlier 3.x UIs open such an experiment on its runs).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # What the parent run shows of the pipeline's results, as DVC left them (paths from the project root).
 SUMMARY = Path("metrics") / "summary.json"

@@ -50,9 +50,10 @@ def econas_evaluate_stage(params: Params, ground_truth_dir: Path, curves_path: P
             key: entry.get(key) for key in ("spearman_test", "spearman_test_ci_low", "spearman_test_ci_high",
                                             "kendall_test", "n", "seconds_per_arch")
         } | {"epochs": 0, "minibatches_per_arch": 1, "full_epochs_per_arch": minibatch_full_epochs(params)}
-    timings = split_timings(summary)
-    write_json(keyed(summary), metrics_path)
-    write_json(keyed(timings), timings_path)
+    timings = keyed(split_timings(summary))  # taken out of summary first
+    summary = keyed(summary)  # names as metric keys spell them
+    write_json(summary, metrics_path)
+    write_json(timings, timings_path)
     write_table(correlations.drop(columns="seconds_per_arch"), table_path)
     # The curves for `dvc plots` (its `curves` template colours by `curve`).
     write_table(correlations.assign(curve=correlations["config"])[

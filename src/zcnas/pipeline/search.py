@@ -66,7 +66,8 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
     for space_name in spaces:
         summaries.update(_search_space(params, get_space(space_name), ground_truth_dir, space_scores_dir,
                                        curves_dir, plots_dir, run))
-    write_json(keyed(summaries), metrics_path)
+    summaries = keyed(summaries)  # names as metric keys spell them, in the file, MLflow and what is returned
+    write_json(summaries, metrics_path)
     run.log_metrics(summaries)
     run.headline = ", ".join(filter(None, (fastest(key, summary) for key, summary in summaries.items())))
     run.log_artifact(plots_dir, "plots")
