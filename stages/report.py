@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--nb101", type=Path, help="metrics/correlation_nb101.json, for the NAS-Bench-101 section")
     parser.add_argument("--timings", type=Path, help="metrics/timings.json: seconds per architecture of each proxy")
     parser.add_argument("--econas-timings", type=Path, help="metrics/econas_timings.json: reduced-training seconds")
-    parser.add_argument("--plots", type=Path, required=True, help="directory of the rho-against-cost plots")
+    parser.add_argument("--plots", type=Path, required=True, help="results/plots: the stages' plots, shown in the report")
     parser.add_argument("--out", type=Path, required=True, help="the report to write (Markdown)")
     parser.add_argument("--summary", type=Path, help="metrics/summary.json: the headline figures to write")
     args = parser.parse_args()

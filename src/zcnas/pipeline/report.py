@@ -285,11 +285,18 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
                  search_json: Path | None = None, econas_json: Path | None = None,
                  timings_json: Path | None = None, econas_timings_json: Path | None = None,
                  nb101_json: Path | None = None, summary_out: Path | None = None) -> Path:
-    """The report; `plots_dir` holds the rho-against-cost plots. Seconds come from the
+    """The report; `plots_dir` holds the stages' plots (`cost/`, `econas/`, `search/`), which it
+    shows beside their sections. Seconds come from the
     timings files (measurements of this machine) and are labelled as such. With
     `summary_out`, the headline figures (`zcnas.pipeline.summary`) are written there and
     listed at the end of the report under the same keys."""
     metrics = merge_timings(json.loads(Path(correlation_json).read_text()), _read_json(timings_json))
+
+    def image(title: str, relative_path: str) -> list[str]:
+        if plots_dir is None:
+            return []
+        return [f"![{title}]({os.path.relpath(Path(plots_dir) / relative_path, Path(out).parent)})", ""]
+
     lines = [
         "# zcnas report",
         "",
@@ -330,13 +337,17 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
                   "seconds_per_arch: median cost of the proxy alone on one architecture, network construction "
                   "excluded, on this machine.", "", *ensemble_notes(dataset_metrics), *detail_table(dataset_metrics),
                   "", *fewshot_curve_table(dataset_metrics)]
-        if plots_dir is not None:
-            relative = os.path.relpath(plots_dir, Path(out).parent)
-            lines += [f"![rho against cost]({relative}/{dataset}-rho-vs-cost.png)", ""]
+        lines += image("rho against cost", f"cost/{dataset}-rho-vs-cost.png")
     if econas_json is not None:
         lines += econas_section(merge_timings(_read_json(econas_json), _read_json(econas_timings_json)))
+        lines += image("Figure 1: rho against training cost in full-size epochs", "econas/figure1-flops.png")
+        lines += image("Figure 1: rho against seconds on this machine", "econas/figure1-seconds.png")
     if search_json is not None:
-        lines += search_section(json.loads(Path(search_json).read_text()))
+        searched = json.loads(Path(search_json).read_text())
+        lines += search_section(searched)
+        for key in searched:  # a dataset, or space/dataset off the score space
+            plot = key.replace("/", "-") if "/" in key else f"{params.score.space}-{key}"
+            lines += image(f"search on {key}", f"search/{plot}.png")
     if nb101_json is not None:
         lines += nb101_section(_read_json(nb101_json))
     if summary_out is not None:
