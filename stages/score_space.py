@@ -1,11 +1,20 @@
-"""DVC stage `score_space`: the cheap proxy that search uses, over the whole search space,
-once per weight seed (`score_space.seeds`)."""
+"""DVC stage `score_space`: the cheap proxies that search and the whole-space protocols use,
+over the whole search space, once per weight seed (`score_space.seeds`)."""
 
 import argparse
 from pathlib import Path
 
-from zcnas.pipeline.score import score_stage
+from zcnas.pipeline.score import MinibatchSettings, score_stage
 from zcnas.pipeline.stage import run_stage
+from zcnas.proxies import resolve_proxies
+
+
+def space_minibatch(params) -> MinibatchSettings | None:
+    """score_space's minibatch settings, or None when every proxy is data-free (those read only
+    the input's shape, so the batch settings cannot change a score)."""
+    if not any(proxy.uses_data for proxy in resolve_proxies(params.score_space.proxies)):
+        return None
+    return MinibatchSettings(params.score_space.batch_size, params.score_space.dataload, params.score_space.minibatch)
 
 
 def main() -> None:
@@ -21,7 +30,9 @@ def main() -> None:
     run_stage("score_space", ["score_space"], lambda params, run: score_stage(
         params, args.ground_truth, args.data_dir, args.out, run, space=params.score.space,
         proxies=params.score_space.proxies, sample=params.score_space.sample,
-        datasets=params.score_space.datasets, purpose="score_space", minibatch=None, journal_dir=args.journals, timings_dir=args.timings,
+        datasets=params.score_space.datasets, purpose="score_space",
+        minibatch=space_minibatch(params),
+        journal_dir=args.journals, timings_dir=args.timings,
         replicates=params.score_space.seeds))
 
 

@@ -89,6 +89,19 @@ def test_repro_produces_metrics_report_and_plots(project):
     assert all(f"| `{key}` |" in report for key in summary)
     seeds = yaml.safe_load((root / "params.yaml").read_text())["score_space"]["seeds"]
     assert len(list((root / "data" / "space_scores").glob("*.parquet"))) == seeds
+    # The whole-space figures are the rank correlation of score_space's own (global seed) table
+    # with the truth, on every dataset of the benchmark; the non-isomorphic protocol keeps fewer cells.
+    space = json.loads((root / "metrics" / "space_correlation.json").read_text())
+    whole = pd.read_parquet(root / "data" / "space_scores" / "nb201-cifar10-seed0.parquet")
+    for dataset in truth["dataset"].unique():
+        joined = whole.merge(truth[truth["dataset"] == dataset], on="arch")
+        entry = space[dataset]["all"]["synflow"]
+        assert entry["n"] == len(joined) == 40
+        assert entry["spearman_test"] == pytest.approx(
+            stats.spearmanr(joined["synflow"], joined["test_acc"]).statistic)
+        assert space[dataset]["non_isomorphic"]["synflow"]["n"] < entry["n"]
+        assert summary[f"space.{dataset}.all.synflow"] == pytest.approx(entry["spearman_test"])
+    assert "## The whole space, under the literature's protocols" in report
     # Seconds live apart from the results: in the timings files, not in the metrics.
     assert "seconds_per_arch" not in json.dumps(metrics)
     timings = json.loads((root / "metrics" / "timings.json").read_text())
@@ -296,14 +309,14 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     assert len(parents) == 1
     stages_parent = parents[0].info.run_id
     stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId") == stages_parent)
-    assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_nb101", "fetch", "report", "score",
-                      "score_nb101", "score_space", "search"]
+    assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_nb101", "evaluate_space", "fetch", "report",
+                      "score", "score_nb101", "score_space", "search"]
 
     # An ablation of the minibatch rescores the sample but not the whole space, whose
     # data-free proxy reads no minibatch, nor the reduced training.
     output = run(["dvc", "exp", "run", "-S", "score.batch_size=8", "-n", "bs8"], root, env).stdout
     assert "Running stage 'score'" in output
-    for unchanged in ("score_space", "econas", "search"):
+    for unchanged in ("score_space", "evaluate_space", "econas", "search"):
         assert f"'{unchanged}' didn't change" in output, output
     runs = client.search_runs([experiment.experiment_id])
     parents = {r.info.run_id: r for r in runs if r.data.tags.get("zcnas.role") == "pipeline"}

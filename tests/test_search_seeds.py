@@ -14,7 +14,8 @@ from zcnas.pipeline.params import parse_params
 from zcnas.pipeline.report import search_section
 from zcnas.metric_keys import metric_key
 from zcnas.pipeline.score import MinibatchSettings, score_stage, score_table_path, weight_seed
-from zcnas.pipeline.search import proxy_scores_for, search_stage
+from zcnas.pipeline.search import search_stage
+from zcnas.pipeline.space_scores import proxy_scores_for
 from zcnas.search import (Benchmark, count_distinct_rankings, proxy_ranking, proxy_replicates, run_search,
                           run_variants, seed_spread, summarize)
 from zcnas.seeding import derive_seed

@@ -64,20 +64,59 @@ def kendall(x, y) -> float:
 
 
 def top_overlap(score, truth, fraction: float = 0.1) -> float:
-    """Share of the true top `fraction` that the score also puts in its top `fraction`.
-
-    The top holds k = round(fraction * n) rows (at least one). Rows tied at the cut
-    get an equal share of the places left, i.e. the expected overlap under random
-    tie-breaking, so the result does not depend on row order and a constant score
-    gets the chance level `k / n` rather than full marks.
-    """
+    """Share of the true top `fraction` that the score also puts in its top `fraction`:
+    `top_hits` with k = round(fraction * n) rows (at least one)."""
     score, truth = _pair(score, truth)
     if not 0 < fraction <= 1:
         raise ZcnasError(f"top fraction must be in (0, 1], got {fraction!r}")
     if len(score) == 0:
         return float("nan")
-    k = max(1, math.floor(fraction * len(score) + 0.5))
+    return top_hits(score, truth, max(1, math.floor(fraction * len(score) + 0.5)))
+
+
+def top_hits(score, truth, k: int) -> float:
+    """Share of the true top k rows that the score also puts in its top k (k capped at n).
+
+    Rows tied at the cut get an equal share of the places left, i.e. the expected
+    overlap under random tie-breaking, so the result does not depend on row order
+    and a constant score gets the chance level `k / n` rather than full marks.
+    """
+    score, truth = _pair(score, truth)
+    k = _top_count(k, len(score))
+    if len(score) == 0:
+        return float("nan")
     return float(np.dot(_top_membership(score, k), _top_membership(truth, k)) / k)
+
+
+def ndcg(score, truth, k: int) -> float:
+    """Normalised discounted cumulative gain of the score's top k rows (k capped at n).
+
+    The definition VKDNW reports (Tybl & Neumann, CVPR 2025, and its released
+    evaluation, which calls scikit-learn's `ndcg_score`): rows ordered by score, the
+    row at position i (from 1) gains its accuracy `truth` discounted by 1 / log2(i + 1);
+    DCG@k over the ideal order's DCG@k. Rows tied in score share their positions'
+    discounts equally (the expectation over tie orders), so row order cannot change it.
+    NaN when the ideal DCG is not positive.
+    """
+    score, truth = _pair(score, truth)
+    k = _top_count(k, len(score))
+    if len(score) == 0:
+        return float("nan")
+    discount = np.zeros(len(score))
+    discount[:k] = 1 / np.log2(np.arange(2, k + 2))
+    order = np.argsort(-score, kind="stable")
+    ordered = score[order]
+    tie_group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+    mean_gain = np.bincount(tie_group, weights=truth[order]) / np.bincount(tie_group)
+    dcg = mean_gain @ np.bincount(tie_group, weights=discount)
+    ideal = np.sort(truth)[::-1][:k] @ discount[:k]
+    return float(dcg / ideal) if ideal > 0 else float("nan")
+
+
+def _top_count(k: int, n: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ZcnasError(f"top k must be a whole number >= 1, got {k!r}")
+    return min(int(k), n)
 
 
 def _top_membership(values: np.ndarray, k: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from .combined import ENSEMBLE, LOG_RANK, VOTE, all_finite, combined_score, orie
 from .fewshot import fewshot, fewshot_curve
 from .pairs import pairwise_accuracy
 from .ranks import kendall, spearman, top_overlap
+from .top_ranking import top_ranking_metrics
 
 # The paper's vote (Abdelfattah et al. 2021, Sec. 5): the three best proxies on NB201.
 DEFAULT_VOTE = ("synflow", "jacob_cov", "snip")
@@ -94,7 +95,8 @@ def evaluate_dataset(
     """Metrics of each proxy, the vote, the rank-average ensemble and the log-rank sum on one dataset.
 
     Returns {proxy: {"spearman_test", "spearman_val", "kendall_test", "top10_test",
-    "pairwise_test", "spearman_test_ci_low", "spearman_test_ci_high", "n", "nan",
+    "pairwise_test", "spearman_test_ci_low", "spearman_test_ci_high", the nDCG@k and top-k
+    hits of `top_ranking.top_ranking_metrics` with their intervals, "n", "nan",
     "seconds_per_arch"}, "vote": {"proxies", "pairwise_test", "n", "nan"},
     "ensemble": {"proxies", ...as a proxy}, "log_rank": {"proxies", ...as a proxy}}.
     The ensemble ranks only rows where every member is finite; the log-rank sum (AZ-NAS's
@@ -165,6 +167,7 @@ def _evaluate_score(table, name, score, members, *, top_fraction, resamples, see
         "pairwise_test": pairwise_accuracy(test, x),
         **ci_metrics("spearman_test", spearman_interval(x, test, resamples, seed, dataset, name)
                      if resamples else (None, None)),
+        **top_ranking_metrics(x, test, resamples, seed, dataset, name),
         "n": int(finite.sum()),
         "nan": int((~finite).sum()),
         "seconds_per_arch": _seconds_per_arch(table, members),

@@ -17,7 +17,7 @@ from ..data import CONVENTIONS, DATASETS, METHODS
 from ..errors import ZcnasError
 from ..evaluation.combined import parse_spec
 from ..execution import ExecutorSettings
-from ..proxies import group, proxy_names, resolve_proxies
+from ..proxies import proxy_names, resolve_proxies
 from ..spaces import space_names
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -107,7 +107,7 @@ class ScoreParams(Section):
 
 
 class ScoreSpaceParams(Section):
-    """The cheap proxy over the whole space, for search."""
+    """The cheap proxies over the whole space, for search and the whole-space protocols."""
 
     datasets: list[str] = ["cifar10"]
     proxies: list[str] = ["synflow"]
@@ -115,20 +115,38 @@ class ScoreSpaceParams(Section):
     # Weight seeds: the space is scored once per seed (seed 0 is the global seed), and
     # search run r reads seed r mod seeds, so no search result rests on one initialisation.
     seeds: StrictInt = Field(3, ge=1)
+    # The minibatch of the proxies that read data (e.g. meco), apart from score's, so that an
+    # ablation of the sample's minibatch does not rescore the whole space.
+    batch_size: StrictInt = Field(64, ge=1)
+    dataload: str = "random"
+    minibatch: str = "per_arch"
+    # Training-free combinations of the proxies above that the whole-space protocols also judge.
+    combinations: list[str] = []
 
     _datasets = field_validator("datasets")(ScoreParams._datasets.__func__)
     _sample = field_validator("sample")(ScoreParams._sample.__func__)
+    _dataload = field_validator("dataload")(ScoreParams._dataload.__func__)
+    _minibatch = field_validator("minibatch")(ScoreParams._minibatch.__func__)
 
     @field_validator("proxies")
     @classmethod
     def _proxies(cls, values: list[str]) -> list[str]:
-        # Data-free only: the stage reads no minibatch settings, so that an ablation of
-        # score.batch_size does not rerun the whole-space scoring for identical numbers.
-        names = _proxy_list(values)
-        if reading := [proxy.name for proxy in resolve_proxies(names) if proxy.uses_data]:
-            raise ValueError(f"{', '.join(reading)} read a minibatch; the whole-space scoring takes data-free "
-                             f"proxies only: {', '.join(group('data-free'))}")
-        return names
+        return _proxy_list(values)
+
+    @model_validator(mode="after")
+    def _combinations_of_scored_proxies(self):
+        for spec in self.combinations:
+            try:
+                combination, members = parse_spec(spec)
+            except ZcnasError as exc:
+                raise ValueError(f"score_space.combinations: {exc}") from None
+            if combination is None:
+                raise ValueError(f"score_space.combinations: {spec!r} is a single proxy; write ensemble:a+b or "
+                                 "log_rank:a+b (single proxies are judged anyway)")
+            if missing := [member for member in members if member not in self.proxies]:
+                raise ValueError(f"score_space.combinations: {spec!r} names {', '.join(missing)}, which "
+                                 f"score_space.proxies does not compute ({', '.join(self.proxies)})")
+        return self
 
 
 class EvaluateParams(Section):

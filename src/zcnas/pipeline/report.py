@@ -96,8 +96,8 @@ def state_of_the_art_table(dataset_metrics: dict) -> list[str]:
 
 
 def detail_table(dataset_metrics: dict) -> list[str]:
-    columns = ["spearman_test", "spearman_val", "kendall_test", "top10_test", "pairwise_test", "n", "nan",
-               "seconds_per_arch"]
+    columns = ["spearman_test", "spearman_val", "kendall_test", "top10_test", "ndcg_10_test", "hits_10_test",
+               "pairwise_test", "n", "nan", "seconds_per_arch"]
     lines = ["| proxy | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for proxy, entry in dataset_metrics.items():
         if proxy == "fewshot_curve":  # a table of its own, fewshot_curve_table
@@ -260,13 +260,52 @@ def nb101_section(metrics: dict) -> list[str]:
     return lines
 
 
+# Published whole-space figures and the protocol each used: {method: (rho by dataset, protocol, source)}.
+PUBLISHED_WHOLE_SPACE = {
+    **{proxy: (by_dataset, "all", "Abdelfattah et al. 2021, Table 2") for proxy, by_dataset in PAPER_NB201.items()
+       if proxy != "vote"},
+    "az_nas": ({"cifar10": 0.913}, "all", "Lee & Ham 2024 (AZ-NAS)"),
+    "meco": ({"cifar10": 0.894}, "all", "Jiang et al. 2023 (MeCo)"),
+    "vkdnw": ({"cifar10": 0.919}, "all", "Tybl & Neumann 2025 (VKDNW, label-free)"),
+}
+PROTOCOLS = {"all": "all 15,625 cells",
+             "non_isomorphic": "the 9,445 non-isomorphic cells (NAS-Bench-Suite-Zero, GRAF)"}
+
+
+def whole_space_section(metrics: dict) -> list[str]:
+    """The whole-space proxies under the literature's protocols, beside the published figures."""
+    lines = ["## The whole space, under the literature's protocols", "",
+             "The whole-space scores (`score_space`) judged against test accuracy over all 15,625 NB201 cells and "
+             "over the 9,445 non-isomorphic ones (one cell per graph once edges on no input-to-output path are "
+             "dropped). ρ [bootstrap 95% interval over cells] and the other figures use the global seed's weights; "
+             "`ρ sd`: spread of ρ across the weight seeds scored. `cells` is fewer when `score_space.sample` is not `all`. nDCG@k: VKDNW's definition (Tybl & Neumann, "
+             "CVPR 2025), accuracy as the gain of the cell at each place of the score's order, discounted by "
+             "1/log2(place + 1), over the ideal order's. hits@k: share of the true top k in the score's top k.", "",
+             "| dataset | cells | method | scored on | ρ [95% CI] | ρ sd | Kendall τ | nDCG@10 | nDCG@100 | "
+             "hits@10 | hits@100 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for dataset, entries in metrics.items():
+        for protocol in PROTOCOLS:
+            for method, entry in entries.get(protocol, {}).items():
+                lines.append(
+                    f"| {DATASET_TITLES.get(dataset, dataset)} | {entry['n']:,} | {method} | {entries['scored_on']} | "
+                    f"{_ours(entry, 'spearman_test')} | {_number(entry.get('spearman_test_seed_sd'), 4)} | "
+                    f"{_number(entry.get('kendall_test'))} | " + " | ".join(
+                        _ours(entry, f"{name}_{k}_test") for name in ("ndcg", "hits") for k in (10, 100)) + " |")
+    lines += ["", "Published figures and the protocol of each (Spearman ρ with test accuracy):", "",
+              "| method | protocol | CIFAR-10 | CIFAR-100 | ImageNet16-120 | source |", "|---|---|---|---|---|---|"]
+    for method, (rhos, protocol, source) in PUBLISHED_WHOLE_SPACE.items():
+        lines.append(f"| {method} | {PROTOCOLS[protocol]} | "
+                     + " | ".join(_number(rhos.get(dataset), 3) for dataset in DATASET_TITLES) + f" | {source} |")
+    return lines + [""]
+
+
 def headline_section(summary: dict, path: Path) -> list[str]:
     """The headline figures, under the keys `dvc metrics show` and the MLflow pipeline run use."""
     lines = ["## Headline figures", "",
              f"The figures of `{Path(path).as_posix()}`, under the keys `dvc metrics show`, `dvc exp show` and the "
              "MLflow pipeline run show them by (`rho`: Spearman ρ with test accuracy; `vote`: its pairwise accuracy; "
-             "`econas`: ρ of reduced training; `search`: speed-up to each target; `nb101`: ρ with validation "
-             "accuracy).", "", "| key | value |", "|---|---|"]
+             "`space`: ρ over the whole space, all cells and non-isomorphic ones; `econas`: ρ of reduced training; "
+             "`search`: speed-up to each target; `nb101`: ρ with validation accuracy).", "", "| key | value |", "|---|---|"]
     lines += [f"| `{key}` | {'—' if value is None else f'{value:.4g}'} |" for key, value in flatten(summary).items()]
     return lines + [""]
 
@@ -284,7 +323,8 @@ def _read_json(path: Path | None) -> dict:
 def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: Path | None = None,
                  search_json: Path | None = None, econas_json: Path | None = None,
                  timings_json: Path | None = None, econas_timings_json: Path | None = None,
-                 nb101_json: Path | None = None, summary_out: Path | None = None) -> Path:
+                 nb101_json: Path | None = None, space_json: Path | None = None,
+                 summary_out: Path | None = None) -> Path:
     """The report; `plots_dir` holds the stages' plots (`cost/`, `econas/`, `search/`), which it
     shows beside their sections. Seconds come from the
     timings files (measurements of this machine) and are labelled as such. With
@@ -334,10 +374,14 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
                   "shares).", "", *state_of_the_art_table(metrics["cifar10"])]
     for dataset, dataset_metrics in metrics.items():
         lines += [f"## {DATASET_TITLES.get(dataset, dataset)} in detail", "",
+                  "top10_test: share of the true top 10% in the score's top 10%; ndcg_10_test, hits_10_test: nDCG@10 "
+                  "and the share of the true top 10 cells in the score's top 10 (see the whole-space section); "
                   "seconds_per_arch: median cost of the proxy alone on one architecture, network construction "
                   "excluded, on this machine.", "", *ensemble_notes(dataset_metrics), *detail_table(dataset_metrics),
                   "", *fewshot_curve_table(dataset_metrics)]
         lines += image("rho against cost", f"cost/{dataset}-rho-vs-cost.png")
+    if space_json is not None:
+        lines += whole_space_section(_read_json(space_json))
     if econas_json is not None:
         lines += econas_section(merge_timings(_read_json(econas_json), _read_json(econas_timings_json)))
         lines += image("Figure 1: rho against training cost in full-size epochs", "econas/figure1-flops.png")
@@ -352,7 +396,7 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         lines += nb101_section(_read_json(nb101_json))
     if summary_out is not None:
         summary = headline_summary(json.loads(Path(correlation_json).read_text()), _read_json(econas_json),
-                                   _read_json(search_json), _read_json(nb101_json))
+                                   _read_json(search_json), _read_json(nb101_json), _read_json(space_json))
         write_json(summary, summary_out)
         lines += headline_section(summary, summary_out)
     with atomic_path(out) as tmp:

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 
 from ..benchmarks import read_ground_truth
-from ..errors import ZcnasError
 from ..files import read_table, write_json, write_table
 from ..metric_keys import keyed
 from ..search import (Benchmark, check_search, count_distinct_rankings, curves_frame, plot_search, proxy_ranking,
@@ -13,23 +12,9 @@ from ..search import (Benchmark, check_search, count_distinct_rankings, curves_f
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
+from .space_scores import proxy_scores_for
 from .tables import score_table_path
 from .stage import worker_count
-
-
-def proxy_scores_for(space_scores_dir: Path, space: str, dataset: str, fallback: str,
-                     seeds: int) -> tuple[list[Path], str]:
-    """The whole-space score tables of `dataset`, one per weight seed, else those of
-    `fallback` (the proxy's ranking hardly depends on the classifier width; synflow does
-    not read images at all), and the dataset they were scored on."""
-    tables = {name: [score_table_path(space_scores_dir, space, name, k) for k in range(seeds)]
-              for name in (dataset, fallback)}
-    source = dataset if tables[dataset][0].exists() else fallback
-    missing = [str(path) for path in tables[source] if not path.exists()]
-    if missing:
-        raise ZcnasError(f"no whole-space {space} proxy scores at {', '.join(missing)}; the score_space stage "
-                         f"writes one table per weight seed (score_space.seeds is {seeds})")
-    return tables[source], source
 
 
 # NAS-Bench-101 holds 423,624 unique cells; a smaller table (the 500-cell sample) is no search space.

@@ -5,6 +5,8 @@ all show under the same keys (`zcnas.metric_keys`).
 Built from the stages' metrics files, whose keys are already spelled that way:
 - `rho.<dataset>.<method>`: Spearman rho with test accuracy of every proxy, set-level
   aggregate and ensemble (`vote` has none: `vote.<dataset>` is its pairwise accuracy);
+- `space.<dataset>.<protocol>.<method>`: Spearman rho of the whole-space proxies over
+  all cells (`all`) and the non-isomorphic ones (`non_isomorphic`);
 - `econas.<setting>`: rho of each reduced-training setting (not the zero-cost rows
   it is compared with, which are in `rho`);
 - `search.<dataset>.<variant>.speedup_<target>`: speed-ups of the variants that use
@@ -17,10 +19,14 @@ from ..metric_keys import keyed
 
 
 def headline_summary(correlation: dict, econas: dict | None = None, search: dict | None = None,
-                     nb101: dict | None = None) -> dict:
+                     nb101: dict | None = None, space: dict | None = None) -> dict:
     summary = {"rho": {dataset: _rhos(entries, "spearman_test") for dataset, entries in correlation.items()},
                "vote": {dataset: entries["vote"]["pairwise_test"] for dataset, entries in correlation.items()
                         if "pairwise_test" in entries.get("vote", {})}}
+    if space:
+        summary["space"] = {dataset: {protocol: _rhos(entries[protocol], "spearman_test")
+                                      for protocol in entries if isinstance(entries[protocol], dict)}
+                            for dataset, entries in space.items()}
     if econas:
         summary["econas"] = {setting: entry["spearman_test"] for setting, entry in econas.items()
                              if not setting.startswith(ZERO_COST_PREFIX) and "spearman_test" in entry}
