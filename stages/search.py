@@ -15,9 +15,11 @@ def main() -> None:
     parser.add_argument("--metrics", type=Path, required=True, help="the DVC metrics file to write")
     parser.add_argument("--curves", type=Path, required=True, help="directory for the per-run curves")
     parser.add_argument("--plots", type=Path, required=True, help="directory for the plots")
+    parser.add_argument("--comparison", type=Path,
+                        help="metrics file for the proxy-driven variants under search.proxy and search.compare")
     args = parser.parse_args()
     run_stage("search", ["search", "score_space"], lambda params, run: search_stage(
-        params, args.ground_truth, args.space_scores, args.metrics, args.curves, args.plots, run))
+        params, args.ground_truth, args.space_scores, args.metrics, args.curves, args.plots, run, args.comparison))
 
 
 if __name__ == "__main__":

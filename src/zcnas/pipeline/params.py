@@ -227,11 +227,24 @@ class EconasParams(Section):
         return self
 
 
+def _proxy_spec(value: str) -> str:
+    """A proxy name, or an ensemble of proxies such as `ensemble:synflow+snip` (see zcnas.evaluation.combined)."""
+    try:
+        members = parse_spec(value)[1]
+    except ZcnasError as exc:
+        raise ValueError(f"{exc} with a, b, c among: {', '.join(proxy_names())}") from None
+    for member in members:
+        _proxy(member)
+    return value
+
+
 class SearchParams(Section):
     """Simulated NAS on the benchmark, with and without the zero-cost proxy."""
 
     datasets: list[str] = ["cifar10", "cifar100", "imagenet16-120"]
     proxy: str = "synflow"
+    # Further proxies (or combinations) whose variants also run, to compare with `proxy`.
+    compare: list[str] = []
     variants: list[str] = ["rs", "rs+warmup3000", "ae", "ae+warmup15625", "ae+move", "rl", "rl+warmup3000",
                            "rl+move10", "bp", "bp+warmup3000"]
     budget: dict[str, StrictInt] = {"rs": 300, "ae": 300, "rl": 300, "bp": 100}
@@ -253,14 +266,14 @@ class SearchParams(Section):
     @field_validator("proxy")
     @classmethod
     def _proxy(cls, value: str) -> str:
-        """A proxy name, or an ensemble of proxies such as `ensemble:synflow+snip` (see zcnas.evaluation.combined)."""
-        try:
-            members = parse_spec(value)[1]
-        except ZcnasError as exc:
-            raise ValueError(f"{exc} with a, b, c among: {', '.join(proxy_names())}") from None
-        for member in members:
-            _proxy(member)
-        return value
+        return _proxy_spec(value)
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(cls, values: list[str]) -> list[str]:
+        if repeated := sorted({value for value in values if values.count(value) > 1}):
+            raise ValueError(f"names {', '.join(repeated)} more than once")
+        return [_proxy_spec(value) for value in values]
 
     @field_validator("variants")
     @classmethod
@@ -367,11 +380,13 @@ class Params(Section):
         if self.econas.dataset not in self.score.datasets:
             raise ValueError(f"econas.dataset {self.econas.dataset!r} is not among score.datasets "
                              f"({', '.join(self.score.datasets)}), whose scores it is compared with")
-        unscored = [p for p in parse_spec(self.search.proxy)[1] if p not in self.score_space.proxies]
-        if unscored:
-            raise ValueError(f"search.proxy {self.search.proxy!r} names {', '.join(unscored)}, which "
-                             f"score_space.proxies does not compute ({', '.join(self.score_space.proxies)}), "
-                             "the scores search reads")
+        for key, spec in [("proxy", self.search.proxy), *(("compare", spec) for spec in self.search.compare)]:
+            if unscored := [p for p in parse_spec(spec)[1] if p not in self.score_space.proxies]:
+                raise ValueError(f"search.{key} {spec!r} names {', '.join(unscored)}, which "
+                                 f"score_space.proxies does not compute ({', '.join(self.score_space.proxies)}), "
+                                 "the scores search reads")
+        if self.search.proxy in self.search.compare:
+            raise ValueError(f"search.compare names search.proxy {self.search.proxy!r}, which runs anyway")
         return self
 
     def section(self, name: str) -> dict:

@@ -216,6 +216,34 @@ def search_section(metrics: dict) -> list[str]:
     return lines
 
 
+def proxy_search_section(comparison: dict) -> list[str]:
+    """The proxy-driven variants under each proxy compared (the search stage's comparison file)."""
+    lines = ["### Which proxy drives search best", "",
+             "The variants that read a proxy, run under each proxy with the same run seeds (the plain algorithms, "
+             "shared, are the speed-ups' baseline). Per target: mean models over runs when every run reaches it "
+             "(share of runs that do; speed-up over the plain algorithm).", ""]
+    for dataset, proxies in comparison.items():
+        entries = [entry for variants in proxies.values() for entry in variants.values()]
+        targets = sorted({key.removeprefix("models_to_") for entry in entries for key in entry
+                          if key.startswith("models_to_")}, key=float)
+        lines += [f"{DATASET_TITLES.get(dataset, dataset)}:", "",
+                  "| variant | proxy | best at budget | " + " | ".join(f"to {t}" for t in targets) + " |",
+                  "|---|---|---|" + "---|" * len(targets)]
+        variants = list(dict.fromkeys(variant for variants in proxies.values() for variant in variants))
+        for variant in variants:
+            for proxy, entries_of in proxies.items():
+                entry = entries_of.get(variant)
+                if entry is None:
+                    continue
+                cells = [f"{_number(entry.get(f'models_to_{t}'), 1)} ({_number(entry.get(f'reached_share_{t}'))}; "
+                         + ("—" if entry.get(f"speedup_{t}") is None else f"{entry[f'speedup_{t}']:.1f}×") + ")"
+                         for t in targets]
+                lines.append(f"| {variant} | {proxy} | {_number(entry['best_mean_at_budget'])} | "
+                             + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 def seed_spread_table(variants: dict, rankings: dict, targets: list[str]) -> list[str]:
     """Per weight seed, the numbers of the variants that read the proxy (plain ones do not)."""
     lines = [f"Spread across weight seeds: {rankings['proxy']} scored on {rankings['scored_on']} under "
@@ -324,7 +352,7 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
                  search_json: Path | None = None, econas_json: Path | None = None,
                  timings_json: Path | None = None, econas_timings_json: Path | None = None,
                  nb101_json: Path | None = None, space_json: Path | None = None,
-                 summary_out: Path | None = None) -> Path:
+                 search_proxies_json: Path | None = None, summary_out: Path | None = None) -> Path:
     """The report; `plots_dir` holds the stages' plots (`cost/`, `econas/`, `search/`), which it
     shows beside their sections. Seconds come from the
     timings files (measurements of this machine) and are labelled as such. With
@@ -392,6 +420,9 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
         for key in searched:  # a dataset, or space/dataset off the score space
             plot = key.replace("/", "-") if "/" in key else f"{params.score.space}-{key}"
             lines += image(f"search on {key}", f"search/{plot}.png")
+    if search_proxies_json is not None:
+        lines += proxy_search_section(_read_json(search_proxies_json))
+        lines += image("speed-up per proxy to the highest target", "search/proxies.png")
     if nb101_json is not None:
         lines += nb101_section(_read_json(nb101_json))
     if summary_out is not None:

@@ -9,6 +9,7 @@ from ..files import read_table, write_json, write_table
 from ..metric_keys import keyed
 from ..search import (Benchmark, check_search, count_distinct_rankings, curves_frame, plot_search, proxy_ranking,
                       run_variants, summarize, uses_proxy, variant_name)
+from ..search.comparison import plot_comparison
 from ..spaces import get_space
 from ..tracking import StageRun
 from .params import Params
@@ -39,7 +40,11 @@ def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path, seeds: int
 
 
 def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path, metrics_path: Path,
-                 curves_dir: Path, plots_dir: Path, run: StageRun) -> dict:
+                 curves_dir: Path, plots_dir: Path, run: StageRun, comparison_path: Path | None = None) -> dict:
+    """Every variant on every dataset (`_search_space`) into `metrics_path`; with
+    `comparison_path`, the proxy-driven variants under `search.proxy` and each of
+    `search.compare` side by side there ({dataset: {proxy: {variant: summary}}}), and
+    their speed-ups to each dataset's highest target in `plots_dir`/proxies.png."""
     spaces = [params.score.space]
     if params.score.space != "nb101":
         if reason := nb101_skip_reason(ground_truth_dir, space_scores_dir, params.score_space.seeds):
@@ -47,21 +52,34 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
             run.set_tags({"zcnas.nb101_search": reason})
         else:
             spaces.append("nb101")
-    summaries = {}
+    summaries, comparisons = {}, {}
     for space_name in spaces:
-        summaries.update(_search_space(params, get_space(space_name), ground_truth_dir, space_scores_dir,
-                                       curves_dir, plots_dir, run))
+        searched, compared = _search_space(params, get_space(space_name), ground_truth_dir, space_scores_dir,
+                                           curves_dir, plots_dir, run)
+        summaries.update(searched)
+        comparisons.update(compared)
     summaries = keyed(summaries)  # names as metric keys spell them, in the file, MLflow and what is returned
     write_json(summaries, metrics_path)
     run.log_metrics(summaries)
+    if comparison_path is not None:
+        comparisons = keyed(comparisons)
+        write_json(comparisons, comparison_path)
+        run.log_metrics({"proxies": comparisons})
+        config = params.search
+        plot_comparison({key: compared for key, compared in comparisons.items() if "/" not in key},
+                        {key: max(config.targets[key]) for key in comparisons if "/" not in key},
+                        Path(plots_dir) / "proxies.png",
+                        f"{params.score.space}: speed-up of each proxy-driven variant to the highest target, "
+                        f"per proxy (paired runs; plain algorithms shared)")
     run.headline = ", ".join(filter(None, (fastest(key, summary) for key, summary in summaries.items())))
     run.log_artifact(plots_dir, "plots")
     return summaries
 
 
 def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_dir: Path, curves_dir: Path,
-                  plots_dir: Path, run: StageRun) -> dict:
-    """Every variant on every dataset of one space; keys are datasets ("nb101/cifar10" off NB201).
+                  plots_dir: Path, run: StageRun) -> tuple[dict, dict]:
+    """Every variant on every dataset of one space, and the proxy comparison; keys are
+    datasets ("nb101/cifar10" off NB201).
 
     Run r of every variant reads the proxy under weight seed r mod score_space.seeds. A
     dataset's summary holds its variants and `proxy_rankings`: the proxy, the dataset it
@@ -86,14 +104,16 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
         for variants in groups.values():
             for variant in variants:
                 check_search(variant, benchmark, config.budget[variant.algorithm], rankings[0], config.select_by)
-        plans[dataset] = (benchmark, rankings, source)
+        compared = {spec: [proxy_ranking(benchmark, read_table(path), spec, warn_missing=False) for path in paths]
+                    for spec in config.compare}
+        plans[dataset] = (benchmark, rankings, source, compared)
     workers = worker_count(params, "cpu")
     # Runs cycle through the weight seeds, so the runs read as many as the most runs of a
     # variant that reads the proxy at all.
     proxy_runs = max((config.runs[algorithm] for algorithm, variants in groups.items()
                       if any(map(uses_proxy, variants))), default=0)
-    summaries, curves_by_variant = {}, {}
-    for dataset, (benchmark, rankings, source) in plans.items():
+    summaries, comparisons, curves_by_variant = {}, {}, {}
+    for dataset, (benchmark, rankings, source, compared) in plans.items():
         curves: dict[str, np.ndarray] = {}
         for algorithm, variants in groups.items():
             curves.update(run_variants(variants, benchmark, rankings, config.budget, config.runs[algorithm],
@@ -104,6 +124,8 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
         summaries[key] = {**summarize(curves, config.targets[dataset], rankings),
                           "proxy_rankings": {"proxy": config.proxy, "scored_on": source, "weight_seeds": len(rankings),
                                              "seeds_read": len(seen), "distinct": count_distinct_rankings(seen)}}
+        comparisons[key] = _compare_proxies(params, groups, benchmark, curves, summaries[key], compared,
+                                            config.targets[dataset], workers)
         write_table(curves_frame(curves), Path(curves_dir) / f"{space.name}-{dataset}.parquet")
         for variant, variant_curves in curves.items():
             curves_by_variant.setdefault(variant, {})[key] = variant_curves
@@ -122,7 +144,29 @@ def _search_space(params: Params, space, ground_truth_dir: Path, space_scores_di
                 child.log_curves({f"best_test_acc.{key}": dict(enumerate(np.nanmean(curves, axis=0), start=1))
                                   for key, curves in curves_by_variant[variant].items()})
     run.set_tags({f"zcnas.search_proxy_scored_on.{space.name}.{d}": plan[2] for d, plan in plans.items()})
-    return summaries
+    return summaries, comparisons
+
+
+def _compare_proxies(params: Params, groups: dict, benchmark: Benchmark, curves: dict, summary: dict,
+                     compared: dict, targets: list[float], workers: int) -> dict:
+    """{proxy: {variant: summary}} of the proxy-driven variants: `search.proxy`'s from `summary`,
+    each of `compared`'s (spec: its rankings per weight seed) run here with the same run seeds,
+    its speed-ups over the plain algorithms' `curves`."""
+    config = params.search
+    driven = {algorithm: [variant for variant in variants if uses_proxy(variant)] for algorithm, variants in groups.items()}
+    names = [variant_name(variant) for variants in driven.values() for variant in variants]
+    comparison = {config.proxy: {name: summary[name] for name in names}}
+    plain = {name: variant_curves for name, variant_curves in curves.items() if name not in names}
+    for spec, rankings in compared.items():
+        spec_curves = {}
+        for algorithm, variants in driven.items():
+            if variants:
+                spec_curves.update(run_variants(variants, benchmark, rankings, config.budget, config.runs[algorithm],
+                                                params.seed, spec, config.select_by, workers, progress=True,
+                                                executor=params.executor.settings()))
+        spec_summary = summarize({**plain, **spec_curves}, targets, rankings)
+        comparison[spec] = {name: spec_summary[name] for name in spec_curves}
+    return comparison
 
 
 def fastest(dataset: str, summary: dict) -> str:
