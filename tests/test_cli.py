@@ -416,3 +416,38 @@ def test_ui_serves_the_store_and_links_to_the_runs_table_of_the_zcnas_experiment
     ((command, env),) = started
     assert command[command.index("--backend-store-uri") + 1] == store
     assert command[command.index("--host") + 1] == "127.0.0.1" and command[command.index("--port") + 1] == "5123"
+
+
+def test_all_cells_in_slices_give_the_table_of_the_whole_range(score, tmp_path):
+    from zcnas.spaces.nb201 import NB201
+
+    whole, first, second = (tmp_path / name for name in ("whole.csv", "first.csv", "second.csv"))
+    assert score("--all-cells", "--cells", "3:7", "--out", whole)[0] == 0
+    assert score("--all-cells", "--cells", "3:5", "--out", first)[0] == 0
+    assert score("--all-cells", "--cells", "5:7", "--out", second)[0] == 0
+    expected = [NB201.format(cell) for cell in NB201.all()[3:7]]
+    table = pd.read_csv(whole)
+    assert table["arch"].tolist() == expected
+    joined = pd.concat([pd.read_csv(first), pd.read_csv(second)], ignore_index=True)
+    pd.testing.assert_frame_equal(joined.drop(columns=[c for c in joined if c.startswith("seconds_")]),
+                                  table.drop(columns=[c for c in table if c.startswith("seconds_")]))
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["--all-cells"], ["--all-cells needs --out TABLE"]),
+        (["--all-cells", "--cells", "5", "--out", "x.csv"], ["--cells '5'", "START:STOP", "0:4000"]),
+        (["--all-cells", "--cells", "a:b", "--out", "x.csv"], ["--cells 'a:b'", "whole numbers >= 0"]),
+        (["--all-cells", "--cells=-1:", "--out", "x.csv"], ["--cells '-1:'", "whole numbers >= 0"]),
+        (["--all-cells", "--cells", "20000:", "--out", "x.csv"], ["--cells 20000: selects none"]),
+        (["--arch", CELLS[0], "--cells", "0:1"], ["--cells slices --archs or --all-cells"]),
+        (["--space", "nb101", "--all-cells", "--out", "x.csv"], ["nb101 space cannot list its cells", "--archs"]),
+    ],
+)
+def test_bad_whole_space_arguments_are_named_before_any_work(score, no_data_loading, tmp_path, monkeypatch, argv,
+                                                           fragments):
+    monkeypatch.chdir(tmp_path)
+    code, stderr = score(*argv)
+    assert_one_line_error(code, stderr, *fragments)
+    assert files_under(tmp_path) == []

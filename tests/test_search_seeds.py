@@ -11,7 +11,7 @@ from zcnas.benchmarks import synthetic_nb201, write_ground_truth
 from zcnas.errors import ZcnasError
 from zcnas.files import write_table
 from zcnas.pipeline.params import parse_params
-from zcnas.pipeline.report import search_section
+from zcnas.pipeline.report import proxy_search_section, search_section
 from zcnas.metric_keys import metric_key
 from zcnas.pipeline.score import MinibatchSettings, score_stage, score_table_path, weight_seed
 from zcnas.pipeline.search import search_stage
@@ -176,9 +176,11 @@ def search_dirs(tmp_path_factory):
     truth = synthetic_nb201(0)
     write_ground_truth(truth, root / "truth" / "nb201.parquet")
     cifar10 = truth[truth["dataset"] == "cifar10"]
-    scores = pd.DataFrame({"arch": cifar10["arch"].to_numpy(), "synflow": cifar10["test_acc"].to_numpy()})
+    # `params` here is the oracle reversed, a proxy to compare synflow with.
+    scores = pd.DataFrame({"arch": cifar10["arch"].to_numpy(), "synflow": cifar10["test_acc"].to_numpy(),
+                           "params": -cifar10["test_acc"].to_numpy()})
     for k, factor in enumerate((1.0, 2.0, -1.0)):
-        write_table(scores.assign(synflow=scores["synflow"] * factor),
+        write_table(scores.assign(synflow=scores["synflow"] * factor, params=scores["params"] * factor),
                     score_table_path(root / "space", "nb201", "cifar10", k))
     return root
 
@@ -221,3 +223,25 @@ def test_search_stage_names_a_missing_seed_table(search_dirs, tmp_path):
     paths, source = proxy_scores_for(search_dirs / "space", "nb201", "cifar100", "cifar10", 2)
     assert source == "cifar10" and [path.name for path in paths] == [
         "nb201-cifar10-seed0.parquet", "nb201-cifar10-seed1.parquet"]
+
+
+def test_compared_proxies_run_the_proxy_variants_with_the_same_run_seeds(search_dirs, tmp_path):
+    params = parse_params({"workers": 1, "score_space": {"seeds": 2, "proxies": ["synflow", "params"]}, "search": {
+        "datasets": ["cifar10"], "variants": ["rs", "rs+warmup15625"], "budget": {"rs": 5}, "runs": {"rs": 4},
+        "targets": {"cifar10": [90.0]}, "compare": ["log_rank:synflow", "params"]}})
+    summaries = search_stage(params, search_dirs / "truth", search_dirs / "space", tmp_path / "search.json",
+                             tmp_path / "curves", tmp_path / "plots", StageRun(), tmp_path / "proxies.json")
+    compared = json.loads((tmp_path / "proxies.json").read_text())["cifar10"]
+    assert list(compared) == ["synflow", "log_rank:synflow", "params"]
+    assert all(list(variants) == [WARM] for variants in compared.values())  # the plain one reads no proxy
+    assert compared["synflow"][WARM] == summaries["cifar10"][WARM]
+    # A monotone transform of synflow ranks the cells alike: paired runs give the same curves.
+    for key in ("best_mean_at_budget", "models_to_90", "speedup_90"):
+        assert compared["log_rank:synflow"][WARM][key] == compared["synflow"][WARM][key]
+    # The reversed oracle warms up on the worst cells.
+    assert compared["params"][WARM]["best_mean_at_budget"] < compared["synflow"][WARM]["best_mean_at_budget"]
+    assert (tmp_path / "plots" / "proxies.png").stat().st_size > 0
+    drawn = pd.read_csv(tmp_path / "plots" / "proxies.csv")
+    assert set(drawn["proxy"]) == {"synflow", "log_rank:synflow", "params"} and set(drawn["target"]) == {90.0}
+    text = "\n".join(proxy_search_section({"cifar10": compared}))
+    assert f"| {WARM} | params | {compared['params'][WARM]['best_mean_at_budget']:.2f} |" in text

@@ -65,13 +65,20 @@ def _parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser(
         "score", help="score architectures with zero-cost proxies", formatter_class=_HelpFormatter,
-        description="Score one architecture (--arch, prints JSON) or many (--archs FILE --out TABLE, resumable).",
+        description="Score one architecture (--arch, prints JSON) or many (--archs FILE or --all-cells, with "
+                    "--out TABLE; resumable). Every proxy on every NB201 cell, split in slices over machines: "
+                    "zcnas score --all-cells --proxies all --cells 0:4000 --out part0.parquet (docs/cli.md).",
     )
     score.add_argument("--space", default="nb201", help=f"search space: {', '.join(space_names())}")
     score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
     which = score.add_mutually_exclusive_group(required=True)
     which.add_argument("--arch", help="one architecture: an NB201 string or an NB101 spec as JSON")
     which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' starts a comment line)")
+    which.add_argument("--all-cells", action="store_true",
+                       help="every cell of the space in its own order (NB201: all 15,625); needs --out")
+    score.add_argument("--cells", metavar="START:STOP",
+                       help="score only this slice of the listed cells (0-based, STOP excluded, either may be left "
+                            "out), e.g. one machine's share of --all-cells (default: all of them)")
     score.add_argument("--proxies", default="paper",
                        help=f"comma-separated proxies ({', '.join(proxy_names())}) or groups ("
                             + ", ".join(f"{name}: {group.description}" for name, group in GROUPS.items()) + ")")
@@ -163,10 +170,16 @@ def _score(args: argparse.Namespace) -> int:
     # mistake costs neither hours of scoring nor leftover files.
     space = get_space(args.space)
     info = dataset_info(args.dataset)
-    if args.archs is not None and args.out is None:
-        raise ZcnasError("--archs needs --out TABLE (.parquet or .csv) for the results")
+    many = "--archs" if args.archs is not None else "--all-cells" if args.all_cells else None
+    if many and args.out is None:
+        raise ZcnasError(f"{many} needs --out TABLE (.parquet or .csv) for the results")
     if args.arch is not None and args.out is not None:
-        raise ZcnasError("--out is for --archs; with --arch the scores are printed as JSON")
+        raise ZcnasError("--out is for --archs or --all-cells; with --arch the scores are printed as JSON")
+    if args.arch is not None and args.cells is not None:
+        raise ZcnasError("--cells slices --archs or --all-cells; --arch scores one architecture")
+    cells = _slice(args.cells)
+    if args.all_cells and not hasattr(space, "all"):
+        raise ZcnasError(f"the {space.name} space cannot list its cells here; give them with --archs FILE")
     if args.out is not None:
         check_table_path(args.out)
     _check_at_least_one("--workers", args.workers)
@@ -177,7 +190,10 @@ def _score(args: argparse.Namespace) -> int:
     resolve_device(args.device)
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
     check_cluster(executor)  # the last check: it may wait on the network
-    archs = [space.parse(args.arch)] if args.arch is not None else _read_archs(space, args.archs)
+    archs = ([space.parse(args.arch)] if args.arch is not None
+             else space.all()[cells] if args.all_cells else _read_archs(space, args.archs)[cells])
+    if not archs:
+        raise ZcnasError(f"--cells {args.cells} selects none of the listed cells")
     batches = load_minibatches(args.dataset, args.dataload, args.batch_size, args.seed, args.minibatch, args.data_dir)
     job = ScoringJob(space, proxies, batches, info.num_classes, args.seed, args.device, threads=args.threads_per_worker)
     if args.arch is not None:
@@ -188,6 +204,20 @@ def _score(args: argparse.Namespace) -> int:
     table = score_architectures(job, archs, args.out, args.workers, progress=not args.no_progress, executor=executor)
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
     return 0
+
+
+def _slice(text: str | None) -> slice:
+    """`START:STOP` (either may be empty) as a slice; None is every cell."""
+    if text is None:
+        return slice(None)
+    start, colon, stop = text.partition(":")
+    try:
+        bounds = [int(part) if part.strip() else None for part in (start, stop)]
+    except ValueError:
+        bounds = None
+    if not colon or bounds is None or any(bound is not None and bound < 0 for bound in bounds):
+        raise ZcnasError(f"--cells {text!r}: expected START:STOP with whole numbers >= 0, e.g. 0:4000 or 12000:")
+    return slice(*bounds)
 
 
 def _check_at_least_one(option: str, value: int) -> None:

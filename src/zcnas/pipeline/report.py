@@ -422,7 +422,7 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
             lines += image(f"search on {key}", f"search/{plot}.png")
     if search_proxies_json is not None:
         lines += proxy_search_section(_read_json(search_proxies_json))
-        lines += image("speed-up per proxy to the highest target", "search/proxies.png")
+        lines += image("share of runs reaching the highest target, per proxy", "search/proxies.png")
     if nb101_json is not None:
         lines += nb101_section(_read_json(nb101_json))
     if summary_out is not None:

@@ -44,7 +44,7 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
     """Every variant on every dataset (`_search_space`) into `metrics_path`; with
     `comparison_path`, the proxy-driven variants under `search.proxy` and each of
     `search.compare` side by side there ({dataset: {proxy: {variant: summary}}}), and
-    their speed-ups to each dataset's highest target in `plots_dir`/proxies.png."""
+    the share of runs reaching each dataset's highest target in `plots_dir`/proxies.png."""
     spaces = [params.score.space]
     if params.score.space != "nb101":
         if reason := nb101_skip_reason(ground_truth_dir, space_scores_dir, params.score_space.seeds):
@@ -69,8 +69,9 @@ def search_stage(params: Params, ground_truth_dir: Path, space_scores_dir: Path,
         plot_comparison({key: compared for key, compared in comparisons.items() if "/" not in key},
                         {key: max(config.targets[key]) for key in comparisons if "/" not in key},
                         Path(plots_dir) / "proxies.png",
-                        f"{params.score.space}: speed-up of each proxy-driven variant to the highest target, "
-                        f"per proxy (paired runs; plain algorithms shared)")
+                        f"{params.score.space}: share of runs that reach each dataset's highest target within "
+                        "the budget, per proxy-driven variant and proxy (paired runs; above a bar, the mean models "
+                        "when every run gets there)")
     run.headline = ", ".join(filter(None, (fastest(key, summary) for key, summary in summaries.items())))
     run.log_artifact(plots_dir, "plots")
     return summaries
