@@ -1,5 +1,5 @@
 """DVC stage `evaluate_nb101`: each proxy's rank correlation with NAS-Bench-101 validation accuracy,
-beside the paper's figures (off by default: `nb101.enabled`)."""
+beside the paper's figures (nb101/dvc.yaml)."""
 
 import argparse
 from pathlib import Path

@@ -11,11 +11,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", type=Path, required=True, help="local copies of benchmark files (then $ZCNAS_MIRROR)")
     parser.add_argument("--out", type=Path, required=True, help="directory for one table per search space")
-    parser.add_argument("--nb101-out", type=Path, required=True,
-                        help="directory for the NB101 task's table (a note while nb101.enabled is false)")
     args = parser.parse_args()
-    run_stage("fetch", ["fetch", "nb101"],
-              lambda params, run: fetch_stage(params, args.raw, args.out, args.nb101_out, run))
+    run_stage("fetch", ["fetch"], lambda params, run: fetch_stage(params, args.raw, args.out, run))
 
 
 if __name__ == "__main__":

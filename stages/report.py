@@ -12,7 +12,6 @@ def main() -> None:
     parser.add_argument("--correlation", type=Path, required=True, help="metrics/correlation.json")
     parser.add_argument("--econas", type=Path, help="metrics/econas.json, for the reduced-training section")
     parser.add_argument("--search", type=Path, help="metrics/search.json, for the search section")
-    parser.add_argument("--nb101", type=Path, help="metrics/correlation_nb101.json, for the NAS-Bench-101 section")
     parser.add_argument("--search-proxies", type=Path,
                         help="metrics/search_proxies.json, for the comparison of the proxies driving search")
     parser.add_argument("--space-correlation", type=Path,
@@ -27,7 +26,7 @@ def main() -> None:
     def body(params, run):
         run.log_artifact(write_report(params, args.correlation, args.out, args.plots, search_json=args.search,
                                       econas_json=args.econas, timings_json=args.timings,
-                                      econas_timings_json=args.econas_timings, nb101_json=args.nb101,
+                                      econas_timings_json=args.econas_timings,
                                       space_json=args.space_correlation, search_proxies_json=args.search_proxies,
                                       summary_out=args.summary))
         run.headline = f"{args.out}" + (f", {args.summary}" if args.summary else "")

@@ -1,5 +1,5 @@
-"""DVC stage `score_nb101`: every proxy on NAS-Bench-101's sample, a second correlation task
-(off by default: `nb101.enabled`)."""
+"""DVC stage `score_nb101` (nb101/dvc.yaml): every proxy on NAS-Bench-101's sample, a second
+correlation task."""
 
 import argparse
 from pathlib import Path

@@ -16,7 +16,9 @@ from zcnas.pipeline.params import Params
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "src"
-STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+# The default pipeline and NAS-Bench-101's own (nb101/dvc.yaml, whose stages run from the root: wdir ..).
+PIPELINES = {name: yaml.safe_load((REPO / name).read_text())["stages"] for name in ("dvc.yaml", "nb101/dvc.yaml")}
+STAGES = {name: stage for stages in PIPELINES.values() for name, stage in stages.items()}
 
 # Modules that cannot change a stage's numbers, not followed: params validation (its own
 # stage, check_params, depends on it), running a stage, MLflow, the error type.
@@ -139,6 +141,20 @@ def test_every_stage_waits_for_the_params_check():
     for name, stage in STAGES.items():
         if name != "check_params":
             assert marker in stage.get("deps", []), f"stage {name} does not depend on {marker}"
+
+
+def test_the_nb101_pipeline_runs_from_the_project_root_and_shares_no_output():
+    assert all(stage.get("wdir") == ".." for stage in PIPELINES["nb101/dvc.yaml"].values())
+    assert not set(PIPELINES["dvc.yaml"]) & set(PIPELINES["nb101/dvc.yaml"])
+
+    def outputs(stages):
+        return {next(iter(out)) if isinstance(out, dict) else out
+                for stage in stages.values() for key in ("outs", "metrics") for out in stage.get(key, [])}
+
+    assert not outputs(PIPELINES["dvc.yaml"]) & outputs(PIPELINES["nb101/dvc.yaml"])
+    # The default run must not read the NB101 pipeline's outputs, or `dvc repro` would run it as an upstream.
+    default_deps = {dep for stage in PIPELINES["dvc.yaml"].values() for dep in stage.get("deps", [])}
+    assert not default_deps & outputs(PIPELINES["nb101/dvc.yaml"])
 
 
 def test_the_closure_follows_function_level_imports():

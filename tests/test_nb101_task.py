@@ -1,18 +1,20 @@
-"""The NAS-Bench-101 correlation task (params `nb101`): fetch, score_nb101, evaluate_nb101 and the
-report's section, on a small synthetic sample of tiny NB101 networks, switched on and off."""
+"""The NAS-Bench-101 correlation task (params `nb101`, pipeline nb101/dvc.yaml): fetch_nb101,
+score_nb101, evaluate_nb101 and report_nb101, on a small synthetic sample of tiny NB101 networks."""
 
 import json
 import random
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy import stats
 
 from zcnas.pipeline.evaluate_nb101 import evaluate_nb101_stage
-from zcnas.pipeline.fetch import fetch_stage
-from zcnas.pipeline.nb101 import COST, DISABLED_MARKER, ENABLE_WITH, PAPER_NB101, PAPER_NB101_SOURCE
+from zcnas.pipeline.fetch_nb101 import fetch_nb101_stage
+from zcnas.pipeline.nb101 import PAPER_NB101, PAPER_NB101_SOURCE, REPORT, REPRODUCE_WITH
 from zcnas.pipeline.params import parse_params
-from zcnas.pipeline.report import nb101_section
+from zcnas.pipeline.report import nb101_pointer
+from zcnas.pipeline.report_nb101 import nb101_section, write_nb101_report
 from zcnas.pipeline import score_nb101
 from zcnas.proxies import proxy_names
 from zcnas.spaces import get_space
@@ -36,14 +38,14 @@ def write_synthetic_sample(path, cells: int) -> None:
 
 
 def stage_dirs(root) -> dict:
-    return dict(raw=root / "raw", benchmarks=root / "benchmarks", truth=root / "benchmarks_nb101",
+    return dict(raw=root / "raw", truth=root / "benchmarks_nb101",
                 scores=root / "scores_nb101", journals=root / "journals", timings=root / "timings",
                 metrics=root / "correlation_nb101.json", timings_metrics=root / "timings_nb101.json")
 
 
 def run_task(params, dirs, data_dir) -> dict:
-    """fetch, score_nb101 and evaluate_nb101 as DVC chains them; the metrics file's content."""
-    fetch_stage(params, dirs["raw"], dirs["benchmarks"], dirs["truth"], StageRun())
+    """fetch_nb101, score_nb101 and evaluate_nb101 as DVC chains them; the metrics file's content."""
+    fetch_nb101_stage(params, dirs["raw"], dirs["truth"], StageRun())
     score_nb101.score_nb101_stage(params, dirs["truth"], data_dir, dirs["scores"], dirs["journals"], dirs["timings"],
                                   StageRun())
     evaluate_nb101_stage(params, dirs["truth"], dirs["scores"], dirs["timings"], dirs["metrics"],
@@ -52,12 +54,12 @@ def run_task(params, dirs, data_dir) -> dict:
 
 
 @pytest.fixture(scope="module")
-def enabled_run(tmp_path_factory, synthetic_data_dir):
-    """The task switched on, every proxy, on CELLS synthetic cells built as tiny networks."""
+def task_run(tmp_path_factory, synthetic_data_dir):
+    """The task with every proxy, on CELLS synthetic cells built as tiny networks."""
     dirs = stage_dirs(tmp_path_factory.mktemp("nb101-on"))
     write_synthetic_sample(dirs["raw"] / "nb101" / "sample.csv", CELLS)
     params = parse_params({"device": "cpu", "workers": 1, "fetch": {"spaces": []}, "score": {"batch_size": 8},
-                           "evaluate": {"bootstrap": 20, "fewshot_k": 4}, "nb101": {"enabled": True}})
+                           "evaluate": {"bootstrap": 20, "fewshot_k": 4},})
     build = NB101.build
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("ZCNAS_MIRROR", raising=False)
@@ -68,9 +70,9 @@ def enabled_run(tmp_path_factory, synthetic_data_dir):
     return params, dirs, metrics
 
 
-def test_enabled_task_judges_every_proxy_and_the_ensembles_against_validation_accuracy(enabled_run):
-    params, dirs, metrics = enabled_run
-    assert metrics["enabled"] is True and "validation accuracy" in metrics["accuracy"]
+def test_task_judges_every_proxy_and_the_ensembles_against_validation_accuracy(task_run):
+    params, dirs, metrics = task_run
+    assert "validation accuracy" in metrics["accuracy"]
     cifar10 = metrics["cifar10"]
     assert set(cifar10) == {*proxy_names(), "az_nas", "vote", "ensemble", "log_rank", "fewshot", "fewshot_curve"}
     for proxy in proxy_names():
@@ -92,39 +94,37 @@ def test_enabled_task_judges_every_proxy_and_the_ensembles_against_validation_ac
         stats.spearmanr(joined["synflow"], joined["val_acc"]).statistic)
 
 
-def test_enabled_task_puts_the_papers_figures_beside_ours(enabled_run):
-    _, _, metrics = enabled_run
+def test_task_puts_the_papers_figures_beside_ours(task_run):
+    _, _, metrics = task_run
     assert metrics["paper"] == {"source": PAPER_NB101_SOURCE, "spearman": PAPER_NB101}
     section = "\n".join(nb101_section(metrics))
-    assert "| synflow | 0.37 | " in section and "| grasp | 0.45 | " in section
+    ours = f"{metrics['cifar10']['synflow']['spearman_val']:.2f}"
+    assert f"| synflow | 0.37 | {ours} [" in section and "| grasp | 0.45 | " in section
     assert "| ensemble | — | " in section  # ours only: the paper gives no NB101 ensemble
-    assert ENABLE_WITH not in section
 
 
-def test_few_shot_is_left_out_when_the_sample_is_too_small_for_k(enabled_run, tmp_path):
-    params, dirs, _ = enabled_run
+def test_report_and_summary_of_the_task(task_run, tmp_path):
+    params, dirs, metrics = task_run
+    out, summary_path = tmp_path / "nb101.md", tmp_path / "summary_nb101.json"
+    write_nb101_report(params, dirs["metrics"], dirs["timings_metrics"], out, summary_path)
+    summary = json.loads(summary_path.read_text())
+    # Every proxy's and ensemble's rho with validation accuracy, under the keys MLflow and DVC show.
+    assert summary["nb101"]["cifar10"]["synflow"] == metrics["cifar10"]["synflow"]["spearman_val"]
+    assert summary["nb101"]["cifar10"] == {method: entry["spearman_val"] for method, entry in metrics["cifar10"].items()
+                                           if isinstance(entry.get("spearman_val"), float)}
+    assert set(summary["nb101"]["cifar10"]) >= {"synflow", "grasp", "ensemble", "log_rank"}
+    report = out.read_text()
+    assert REPRODUCE_WITH in report and "| synflow | 0.37 |" in report and "`nb101.cifar10.synflow`" in report
+    # The default report points at it without reading it.
+    pointer = "\n".join(nb101_pointer(Path("results/report.md")))
+    assert REPRODUCE_WITH in pointer and f"[{REPORT}](nb101.md)" in pointer
+
+
+def test_few_shot_is_left_out_when_the_sample_is_too_small_for_k(task_run, tmp_path):
+    params, dirs, _ = task_run
     small = params.model_copy(update={"evaluate": params.evaluate.model_copy(update={"fewshot_k": CELLS - 1})})
     evaluate_nb101_stage(small, dirs["truth"], dirs["scores"], dirs["timings"], tmp_path / "m.json",
                          tmp_path / "t.json", StageRun())
     cifar10 = json.loads((tmp_path / "m.json").read_text())["cifar10"]
     assert "fewshot_curve" not in cifar10
     assert f"evaluate.fewshot_k {CELLS - 1}" in cifar10["fewshot"]["skipped"] and "synflow" in cifar10
-
-
-def test_disabled_task_writes_notes_and_scores_nothing(tmp_path, monkeypatch):
-    dirs = stage_dirs(tmp_path)
-    params = parse_params({"fetch": {"spaces": []}})
-    assert params.nb101.enabled is False
-
-    def no_scoring(*args, **kwargs):
-        raise AssertionError("the disabled task scored")
-
-    monkeypatch.setattr(score_nb101, "score_stage", no_scoring)
-    metrics = run_task(params, dirs, tmp_path / "no-data")
-    assert metrics == {"enabled": False, "enable_with": "dvc exp run -S nb101.enabled=true", "cost": COST}
-    assert json.loads(dirs["timings_metrics"].read_text()) == {"enabled": False}
-    for directory in ("truth", "scores", "timings"):
-        assert [path.name for path in dirs[directory].iterdir()] == [DISABLED_MARKER]
-        assert ENABLE_WITH in (dirs[directory] / DISABLED_MARKER).read_text()
-    section = nb101_section(metrics)
-    assert any("Switched off" in line and COST in line and ENABLE_WITH in line for line in section)

@@ -100,11 +100,10 @@ def test_unknown_top_level_section_is_refused():
          ["econas.shortened names ['econas++']", "econas.configs (econas, econas+)"]),
         ({"econas": {"shortened": {"econas+": {"s": 0.05, "batch_size": 4096}}}},
          ["'econas+-shortened': batch_size is 4096", "2250 images"]),
-        ({"nb101": {"enabled": "yes"}}, ["nb101.enabled", "'yes'"]),
         ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
         ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),
-        ({"nb101": {"enable": True}}, ["nb101.enable", "unknown key"]),
-        ({"nb101": {"enabled": True, "proxies": ["synflow", "snip"]}},
+        ({"nb101": {"enabled": True}}, ["nb101.enabled", "unknown key"]),  # the task is its own pipeline now
+        ({"nb101": {"proxies": ["synflow", "snip"]}},
          ["evaluate.vote names jacob_cov", "nb101.proxies"]),
     ],
 )
@@ -114,11 +113,11 @@ def test_bad_params_name_the_key(raw, fragments):
     assert all(fragment in str(info.value) for fragment in fragments), str(info.value)
 
 
-def test_the_nb101_task_is_off_by_default_and_scores_every_proxy_when_on():
+def test_the_nb101_task_scores_every_proxy_by_default():
     task = load_params(REPO / "params.yaml").nb101
-    assert task.enabled is False and task.proxies == proxy_names() and task.sample == "all"
-    task = parse_params({"nb101": {"enabled": True, "proxies": ["paper"], "sample": 50}}).nb101
-    assert task.enabled is True and task.proxies == group("paper") and task.sample == 50
+    assert task.proxies == proxy_names() and task.sample == "all"
+    task = parse_params({"nb101": {"proxies": ["paper"], "sample": 50}}).nb101
+    assert task.proxies == group("paper") and task.sample == 50
 
 
 def test_bad_yaml_and_missing_file(tmp_path):
@@ -142,8 +141,3 @@ def test_sample_is_seeded_and_independent_of_table_order():
 def test_sample_larger_than_the_space_is_refused():
     with pytest.raises(ZcnasError, match="sample size 101 exceeds the 100 architectures of toy"):
         sample_archs([f"a{i}" for i in range(100)], 101, seed=1, purpose="p", what="toy")
-
-
-def test_a_switched_off_nb101_task_may_name_fewer_proxies_than_the_ensembles():
-    params = parse_params({**yaml.safe_load((REPO / "params.yaml").read_text()), "nb101": {"proxies": ["synflow"]}})
-    assert params.nb101.proxies == ["synflow"] and not params.nb101.enabled

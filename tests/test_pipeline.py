@@ -22,7 +22,7 @@ from scipy import stats
 from conftest import shared_data_dir
 from mlflow_server import Server
 from zcnas.metric_keys import flatten
-from zcnas.pipeline import profile
+from zcnas.pipeline import nb101, profile
 
 REPO = Path(__file__).resolve().parents[1]
 pytest.importorskip("dvc")
@@ -112,10 +112,9 @@ def test_repro_produces_metrics_report_and_plots(project):
     assert list(workspace["data"]) == ["metrics/summary.json"]
     detail = run(["dvc", "metrics", "show", "metrics/correlation.json", "--json"], root, env).stdout
     assert "spearman_test" in detail
-    # The NB101 task is off by default: its stages say so, and how to switch it on, instead of scoring.
-    nb101 = json.loads((root / "metrics" / "correlation_nb101.json").read_text())
-    assert nb101["enabled"] is False and nb101["enable_with"] in report
-    assert not list((root / "data" / "scores_nb101").glob("*.parquet"))
+    # The NB101 task is a pipeline of its own (tests/test_nb101_pipeline.py): the report says where.
+    assert f"`{nb101.REPRODUCE_WITH}`" in report and f"]({Path(nb101.REPORT).name})" in report
+    assert not (root / "data" / "scores_nb101").exists()
 
 
 def assert_repro_runs_nothing(root: Path, env: dict) -> None:
@@ -219,7 +218,7 @@ def test_a_bad_param_stops_the_pipeline_before_any_output_is_removed(project, ed
 
 # Outputs that hold seconds measured on this machine (or quote them): the only ones a
 # rerun may change.
-MEASUREMENTS = ("data/timings/", "metrics/timings.json", "metrics/econas_timings.json", "metrics/timings_nb101.json",
+MEASUREMENTS = ("data/timings/", "metrics/timings.json", "metrics/econas_timings.json",
                 "results/plots/cost", "results/plots/econas/figure1-seconds", "results/report.md")
 
 
@@ -309,8 +308,8 @@ def test_stages_are_child_runs_of_one_parent_and_an_experiment_adds_another(proj
     assert len(parents) == 1
     stages_parent = parents[0].info.run_id
     stages = sorted(r.data.tags["zcnas.dvc_stage"] for r in runs if r.data.tags.get("mlflow.parentRunId") == stages_parent)
-    assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_nb101", "evaluate_space", "fetch", "report",
-                      "score", "score_nb101", "score_space", "search"]
+    assert stages == ["econas", "econas_evaluate", "evaluate", "evaluate_space", "fetch", "report", "score",
+                      "score_space", "search"]
 
     # An ablation of the minibatch rescores the sample but not the whole space, whose
     # data-free proxy reads no minibatch, nor the reduced training.

@@ -58,9 +58,10 @@ EXPERIMENT_DESCRIPTION = (
     "those runs and open Chart view to overlay them.")
 # MLflow 3's kind for runs that train models (earlier 3.x UIs open such an experiment on its runs).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
-# What the parent run shows of the pipeline's results, as DVC left them (paths from the project root).
-SUMMARY = Path("metrics") / "summary.json"
-REPORT = Path("results") / "report.md"
+# What the parent run shows of the pipeline's results, as DVC left them (paths from the project root):
+# the NB201 pipeline's and the NAS-Bench-101 one's (nb101/dvc.yaml).
+SUMMARIES = (Path("metrics") / "summary.json", Path("metrics") / "summary_nb101.json")
+REPORTS = (Path("results") / "report.md", Path("results") / "nb101.md")
 PLOTS = Path("results") / "plots"
 PARAMS_FILE = Path("params.yaml")
 STORE_DIR = Path("mlruns")
@@ -297,10 +298,10 @@ def pipeline_description(label: str, version: dict, changes: dict[str, tuple]) -
 
 def _show_results(client, parent_id: str) -> None:
     """The pipeline's current headline figures, report and plots on its run (see the module docstring)."""
-    if SUMMARY.is_file():
-        StageRun(client, parent_id).log_metrics(json.loads(SUMMARY.read_text()))
-    if REPORT.is_file():
-        client.log_artifact(parent_id, str(REPORT))
+    for summary in filter(Path.is_file, SUMMARIES):
+        StageRun(client, parent_id).log_metrics(json.loads(summary.read_text()))
+    for report in filter(Path.is_file, REPORTS):
+        client.log_artifact(parent_id, str(report))
     if PLOTS.is_dir():
         client.log_artifacts(parent_id, str(PLOTS), "plots")
 

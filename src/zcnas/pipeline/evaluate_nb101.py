@@ -12,7 +12,7 @@ from ..evaluation import evaluate_dataset, with_set_level_columns
 from ..files import read_table, write_json
 from ..metric_keys import keyed
 from ..tracking import StageRun
-from .nb101 import PAPER_NB101, PAPER_NB101_SOURCE, SPACE, disabled_metrics
+from .nb101 import PAPER_NB101, PAPER_NB101_SOURCE, SPACE
 from .params import Params
 from .tables import score_table_path
 from .timings import split_timings
@@ -24,14 +24,9 @@ ACCURACY_NOTE = ("validation accuracy (CIFAR-10) of the sampled cells: the NAS-B
 def evaluate_nb101_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, timings_dir: Path,
                          metrics_path: Path, timings_path: Path, run: StageRun) -> dict:
     """Metrics of each proxy and of the evaluate section's ensembles, with the paper's figures, into
-    `metrics_path`; seconds per architecture into `timings_path`. While `nb101.enabled` is false,
-    `disabled_metrics()` and no evaluation."""
-    if not params.nb101.enabled:
-        write_json(disabled_metrics(), metrics_path)
-        write_json({"enabled": False}, timings_path)
-        return disabled_metrics()
+    `metrics_path`; seconds per architecture into `timings_path`."""
     truth = read_ground_truth(Path(ground_truth_dir) / f"{SPACE}.parquet")
-    report = {"enabled": True, "accuracy": ACCURACY_NOTE,
+    report = {"accuracy": ACCURACY_NOTE,
               "paper": {"source": PAPER_NB101_SOURCE, "spearman": PAPER_NB101}}
     for dataset in SPACE_DATASETS[SPACE]:
         scores = read_table(score_table_path(scores_dir, SPACE, dataset)).merge(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator,
                       model_validator)
 
 from ..data import CONVENTIONS, DATASETS, METHODS
@@ -308,10 +308,9 @@ class SearchParams(Section):
 
 
 class Nb101Params(Section):
-    """NAS-Bench-101's sample as a second correlation task; off by default, as it costs
-    about as much CPU time as the rest of the pipeline (README)."""
+    """NAS-Bench-101's sample as a second correlation task, the pipeline nb101/dvc.yaml (apart
+    from the default run: it costs about an hour of CPU time more; docs/stages.md)."""
 
-    enabled: StrictBool = False
     proxies: list[str] = Field(default_factory=proxy_names)
     sample: StrictInt | Literal["all"] = "all"
 
@@ -362,8 +361,8 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _evaluated_proxies_are_scored(self):
-        # Both tasks are evaluated with the evaluate section's ensembles (NB101 only when switched on).
-        for scored in ("score", "nb101") if self.nb101.enabled else ("score",):
+        # Both tasks are evaluated with the evaluate section's ensembles.
+        for scored in ("score", "nb101"):
             computed = getattr(self, scored).proxies
             for key in ("vote", "ensemble", "log_rank"):
                 missing = [p for p in getattr(self.evaluate, key) if p not in computed]

@@ -2,19 +2,16 @@
 
 import json
 import os
-import platform
 from pathlib import Path
 
-import torch
-
 from ..files import atomic_path, write_json
-from ..metric_keys import flatten, keyed
+from ..metric_keys import keyed
 from .params import SHORTENED, Params
 from ..evaluation.published import PAPER_ECONAS, PAPER_NB201, ZERO_COST_PREFIX
+from .markdown import DATASET_TITLES, headline_section, machine_description, number, ours, read_json
+from .nb101 import REPORT as REPORT_NB101, REPRODUCE_WITH as REPRODUCE_NB101
 from .timings import merge_timings
 from .summary import headline_summary
-
-DATASET_TITLES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16-120": "ImageNet16-120"}
 
 # Published Spearman rho with NAS-Bench-201 CIFAR-10 test accuracy: (rho, or a (low, high)
 # range where papers disagree; source). The paper's six are its Table 2 above.
@@ -38,33 +35,19 @@ GAP_NOTES = {
 }
 
 
-def _number(value, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _ours(entry: dict | None, key: str) -> str:
-    if not entry or entry.get(key) is None:
-        return "—"
-    text = _number(entry[key])
-    # The metrics files' interval keys (evaluation.bootstrap.ci_metrics), read without importing
-    # the evaluation code, so that the report stage does not depend on it.
-    low, high = entry.get(f"{key}_ci_low"), entry.get(f"{key}_ci_high")
-    return text if low is None or high is None else f"{text} [{_number(low)}, {_number(high)}]"
-
-
 def paper_table(metrics: dict) -> list[str]:
     datasets = list(DATASET_TITLES)
     header = "| proxy | " + " | ".join(f"paper {DATASET_TITLES[d]} | ours {DATASET_TITLES[d]}" for d in datasets) + " |"
     lines = [header, "|---|" + "---|---|" * len(datasets)]
     for proxy, paper in PAPER_NB201.items():
         key = "pairwise_test" if proxy == "vote" else "spearman_test"
-        cells = [f"{_number(paper[d])} | {_ours(metrics.get(d, {}).get(proxy), key)}" for d in datasets]
+        cells = [f"{number(paper[d])} | {ours(metrics.get(d, {}).get(proxy), key)}" for d in datasets]
         lines.append(f"| {proxy} | " + " | ".join(cells) + " |")
     return lines
 
 
 def _published(value) -> str:
-    return f"{value[0]:.2f}–{value[1]:.2f}" if isinstance(value, tuple) else _number(value, 3)
+    return f"{value[0]:.2f}–{value[1]:.2f}" if isinstance(value, tuple) else number(value, 3)
 
 
 def _gap(ours: float, published) -> float:
@@ -86,11 +69,11 @@ def state_of_the_art_table(dataset_metrics: dict) -> list[str]:
         gap = None if published is None else _gap(entry["spearman_test"], published)
         if gap is not None and abs(gap) > 0.05:
             notes.append(f"- `{name}` ({gap:+.2f}): {GAP_NOTES.get(name, 'not explained yet')}.")
-        ours = _ours(entry, "spearman_test") if name != "fewshot" else (
-            f"{_number(entry['spearman_test'], 3)} ± {_number(entry.get('spearman_test_std'), 3)}")
-        lines.append(f"| {name} | {ours} | {_number(entry.get('kendall_test'))} | "
+        rho = ours(entry, "spearman_test") if name != "fewshot" else (
+            f"{number(entry['spearman_test'], 3)} ± {number(entry.get('spearman_test_std'), 3)}")
+        lines.append(f"| {name} | {rho} | {number(entry.get('kendall_test'))} | "
                      f"{'—' if published is None else _published(published)} | "
-                     f"{'—' if gap is None else f'{gap:+.2f}'} | {_number(entry.get('seconds_per_arch'), 3)} | "
+                     f"{'—' if gap is None else f'{gap:+.2f}'} | {number(entry.get('seconds_per_arch'), 3)} | "
                      f"{source} |")
     return lines + ([""] + ["Gaps over 0.05:"] + notes if notes else []) + [""]
 
@@ -108,11 +91,11 @@ def detail_table(dataset_metrics: dict) -> list[str]:
             if column in {"n", "nan"}:
                 values.append("—" if value is None else str(int(value)))
             elif column == "seconds_per_arch":
-                values.append(_number(value, 3))
+                values.append(number(value, 3))
             elif column == "spearman_test":
-                values.append(_ours(entry, column))
+                values.append(ours(entry, column))
             else:
-                values.append(_number(value, 3))
+                values.append(number(value, 3))
         lines.append(f"| {proxy} | " + " | ".join(values) + " |")
     return lines
 
@@ -135,7 +118,7 @@ def fewshot_curve_table(dataset_metrics: dict) -> list[str]:
              "judged on the rest; mean [min, max] over the seeded splits.", "",
              "| k | ρ test | τ test |", "|---|---|---|"]
     for k, point in curve["points"].items():
-        cells = [f"{_number(point[m])} [{_number(point[m + '_min'])}, {_number(point[m + '_max'])}]"
+        cells = [f"{number(point[m])} [{number(point[m + '_min'])}, {number(point[m + '_max'])}]"
                  for m in ("spearman_test", "kendall_test")]
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return lines + ([curve["note"], ""] if "note" in curve else [""])
@@ -160,10 +143,10 @@ def econas_section(econas: dict) -> list[str]:
         # A shortened run is compared with the paper's figure for the setting it shortens, and says so.
         paper = keyed(PAPER_ECONAS).get(method.removesuffix(SHORTENED))  # names as the metrics spell them
         lines.append(
-            f"| {method} | {_ours(entry, 'spearman_test')} | {_number(paper)} | "
-            f"{_number(entry.get('kendall_test'))} | {entry.get('n', '—')} | {entry.get('epochs', '—')} | "
-            f"{_number(entry.get('full_epochs_per_arch'), 4)} | {_number(seconds, 3)} | "
-            f"{_number(entry.get('images_per_second'), 0)} | {speedup} |")
+            f"| {method} | {ours(entry, 'spearman_test')} | {number(paper)} | "
+            f"{number(entry.get('kendall_test'))} | {entry.get('n', '—')} | {entry.get('epochs', '—')} | "
+            f"{number(entry.get('full_epochs_per_arch'), 4)} | {number(seconds, 3)} | "
+            f"{number(entry.get('images_per_second'), 0)} | {speedup} |")
     return lines + [""]
 
 
@@ -200,12 +183,12 @@ def search_section(metrics: dict) -> list[str]:
         lines += [f"### {DATASET_TITLES.get(dataset, dataset)}", "", "| " + " | ".join(header) + " |",
                   "|" + "---|" * len(header)]
         for variant, entry in variants.items():
-            cells = [variant, str(entry["runs"]), str(entry["budget"]), _number(entry["best_mean_at_budget"])]
+            cells = [variant, str(entry["runs"]), str(entry["budget"]), number(entry["best_mean_at_budget"])]
             for t in targets:
                 mean_curve, all_runs = entry.get(f"mean_curve_models_to_{t}"), entry.get(f"models_to_{t}")
                 speedup = entry.get(f"speedup_{t}")
-                cells.append(f"{'—' if mean_curve is None else mean_curve} ({_number(all_runs, 1)}; "
-                             f"{_number(entry.get(f'reached_share_{t}'))}; "
+                cells.append(f"{'—' if mean_curve is None else mean_curve} ({number(all_runs, 1)}; "
+                             f"{number(entry.get(f'reached_share_{t}'))}; "
                              f"{'—' if speedup is None else f'{speedup:.1f}×'})")
             if dataset == "cifar100":
                 cells.append(keyed(PAPER_SEARCH_CIFAR100).get(variant, ""))
@@ -235,10 +218,10 @@ def proxy_search_section(comparison: dict) -> list[str]:
                 entry = entries_of.get(variant)
                 if entry is None:
                     continue
-                cells = [f"{_number(entry.get(f'models_to_{t}'), 1)} ({_number(entry.get(f'reached_share_{t}'))}; "
+                cells = [f"{number(entry.get(f'models_to_{t}'), 1)} ({number(entry.get(f'reached_share_{t}'))}; "
                          + ("—" if entry.get(f"speedup_{t}") is None else f"{entry[f'speedup_{t}']:.1f}×") + ")"
                          for t in targets]
-                lines.append(f"| {variant} | {proxy} | {_number(entry['best_mean_at_budget'])} | "
+                lines.append(f"| {variant} | {proxy} | {number(entry['best_mean_at_budget'])} | "
                              + " | ".join(cells) + " |")
         lines.append("")
     return lines
@@ -261,8 +244,8 @@ def seed_spread_table(variants: dict, rankings: dict, targets: list[str]) -> lis
         best = [seed["best_mean_at_budget"] for seed in seeds]
         sd = entry.get("best_mean_at_budget_sd_across_seeds")
         cells = [variant, str(entry["distinct_rankings"]), " / ".join(str(seed["runs"]) for seed in seeds),
-                 " / ".join(_number(value) for value in best)
-                 + f" ({_number(sum(best) / len(best))} ± {_number(sd)})"]
+                 " / ".join(number(value) for value in best)
+                 + f" ({number(sum(best) / len(best))} ± {number(sd)})"]
         for t in targets:
             cells.append(" / ".join("—" if seed.get(f"mean_curve_models_to_{t}") is None
                                     else f"{seed[f'mean_curve_models_to_{t}']:g}" for seed in seeds))
@@ -270,22 +253,14 @@ def seed_spread_table(variants: dict, rankings: dict, targets: list[str]) -> lis
     return lines + [""]
 
 
-def nb101_section(metrics: dict) -> list[str]:
-    """The NAS-Bench-101 task (its metrics file): our ρ beside the paper's for each method, or one
-    line saying the task is switched off, what it costs and how to switch it on."""
-    lines = ["## NAS-Bench-101: the second correlation task", ""]
-    if not metrics.get("enabled"):
-        return lines + [f"Switched off (`nb101.enabled: false`); it costs {metrics['cost']}. "
-                        f"Switch it on with `{metrics['enable_with']}`.", ""]
-    paper = metrics["paper"]
-    lines += [f"Ours: Spearman ρ [bootstrap 95% interval] with the {metrics['accuracy']}. Paper: {paper['source']}, "
-              "so its cells are not ours.", ""]
-    for dataset in (name for name in DATASET_TITLES if name in metrics):
-        lines += [f"| {DATASET_TITLES[dataset]} | paper ρ | ours ρ val |", "|---|---|---|"]
-        lines += [f"| {method} | {_number(paper['spearman'].get(method))} | {_ours(entry, 'spearman_val')} |"
-                  for method, entry in metrics[dataset].items() if "spearman_val" in entry]
-        lines.append("")
-    return lines
+def nb101_pointer(out: Path) -> list[str]:
+    """Where the NAS-Bench-101 task's results are: a pipeline of its own, whose report the default run
+    does not read (so that `dvc repro` never runs that pipeline as an upstream of this one)."""
+    link = os.path.relpath(Path(REPORT_NB101), Path(out).parent)
+    return ["## NAS-Bench-101", "",
+            f"The second correlation task is a pipeline of its own (`{REPRODUCE_NB101}`, about an hour on 2 CPU "
+            f"cores): every proxy on the 301 distinct cells of NAS-Bench-101's 500-row sample, beside the paper's "
+            f"NB101 row. Its results, committed with these: [{REPORT_NB101}]({link}).", ""]
 
 
 # Published whole-space figures and the protocol each used: {method: (rho by dataset, protocol, source)}.
@@ -316,49 +291,28 @@ def whole_space_section(metrics: dict) -> list[str]:
             for method, entry in entries.get(protocol, {}).items():
                 lines.append(
                     f"| {DATASET_TITLES.get(dataset, dataset)} | {entry['n']:,} | {method} | {entries['scored_on']} | "
-                    f"{_ours(entry, 'spearman_test')} | {_number(entry.get('spearman_test_seed_sd'), 4)} | "
-                    f"{_number(entry.get('kendall_test'))} | " + " | ".join(
-                        _ours(entry, f"{name}_{k}_test") for name in ("ndcg", "hits") for k in (10, 100)) + " |")
+                    f"{ours(entry, 'spearman_test')} | {number(entry.get('spearman_test_seed_sd'), 4)} | "
+                    f"{number(entry.get('kendall_test'))} | " + " | ".join(
+                        ours(entry, f"{name}_{k}_test") for name in ("ndcg", "hits") for k in (10, 100)) + " |")
     lines += ["", "Published figures and the protocol of each (Spearman ρ with test accuracy):", "",
               "| method | protocol | CIFAR-10 | CIFAR-100 | ImageNet16-120 | source |", "|---|---|---|---|---|---|"]
     for method, (rhos, protocol, source) in PUBLISHED_WHOLE_SPACE.items():
         lines.append(f"| {method} | {PROTOCOLS[protocol]} | "
-                     + " | ".join(_number(rhos.get(dataset), 3) for dataset in DATASET_TITLES) + f" | {source} |")
+                     + " | ".join(number(rhos.get(dataset), 3) for dataset in DATASET_TITLES) + f" | {source} |")
     return lines + [""]
-
-
-def headline_section(summary: dict, path: Path) -> list[str]:
-    """The headline figures, under the keys `dvc metrics show` and the MLflow pipeline run use."""
-    lines = ["## Headline figures", "",
-             f"The figures of `{Path(path).as_posix()}`, under the keys `dvc metrics show`, `dvc exp show` and the "
-             "MLflow pipeline run show them by (`rho`: Spearman ρ with test accuracy; `vote`: its pairwise accuracy; "
-             "`space`: ρ over the whole space, all cells and non-isomorphic ones; `econas`: ρ of reduced training; "
-             "`search`: speed-up to each target; `nb101`: ρ with validation accuracy).", "", "| key | value |", "|---|---|"]
-    lines += [f"| `{key}` | {'—' if value is None else f'{value:.4g}'} |" for key, value in flatten(summary).items()]
-    return lines + [""]
-
-
-def machine_description() -> str:
-    cpu = platform.processor() or platform.machine()
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
-    return f"{cpu}, {os.cpu_count()} CPU cores{gpu}; torch {torch.__version__}, Python {platform.python_version()}"
-
-
-def _read_json(path: Path | None) -> dict:
-    return {} if path is None else json.loads(Path(path).read_text())
 
 
 def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: Path | None = None,
                  search_json: Path | None = None, econas_json: Path | None = None,
                  timings_json: Path | None = None, econas_timings_json: Path | None = None,
-                 nb101_json: Path | None = None, space_json: Path | None = None,
+                 space_json: Path | None = None,
                  search_proxies_json: Path | None = None, summary_out: Path | None = None) -> Path:
     """The report; `plots_dir` holds the stages' plots (`cost/`, `econas/`, `search/`), which it
     shows beside their sections. Seconds come from the
     timings files (measurements of this machine) and are labelled as such. With
     `summary_out`, the headline figures (`zcnas.pipeline.summary`) are written there and
     listed at the end of the report under the same keys."""
-    metrics = merge_timings(json.loads(Path(correlation_json).read_text()), _read_json(timings_json))
+    metrics = merge_timings(json.loads(Path(correlation_json).read_text()), read_json(timings_json))
 
     def image(title: str, relative_path: str) -> list[str]:
         if plots_dir is None:
@@ -409,9 +363,9 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
                   "", *fewshot_curve_table(dataset_metrics)]
         lines += image("rho against cost", f"cost/{dataset}-rho-vs-cost.png")
     if space_json is not None:
-        lines += whole_space_section(_read_json(space_json))
+        lines += whole_space_section(read_json(space_json))
     if econas_json is not None:
-        lines += econas_section(merge_timings(_read_json(econas_json), _read_json(econas_timings_json)))
+        lines += econas_section(merge_timings(read_json(econas_json), read_json(econas_timings_json)))
         lines += image("Figure 1: rho against training cost in full-size epochs", "econas/figure1-flops.png")
         lines += image("Figure 1: rho against seconds on this machine", "econas/figure1-seconds.png")
     if search_json is not None:
@@ -421,13 +375,12 @@ def write_report(params: Params, correlation_json: Path, out: Path, plots_dir: P
             plot = key.replace("/", "-") if "/" in key else f"{params.score.space}-{key}"
             lines += image(f"search on {key}", f"search/{plot}.png")
     if search_proxies_json is not None:
-        lines += proxy_search_section(_read_json(search_proxies_json))
+        lines += proxy_search_section(read_json(search_proxies_json))
         lines += image("share of runs reaching the highest target, per proxy", "search/proxies.png")
-    if nb101_json is not None:
-        lines += nb101_section(_read_json(nb101_json))
+    lines += nb101_pointer(out)
     if summary_out is not None:
-        summary = headline_summary(json.loads(Path(correlation_json).read_text()), _read_json(econas_json),
-                                   _read_json(search_json), _read_json(nb101_json), _read_json(space_json))
+        summary = headline_summary(json.loads(Path(correlation_json).read_text()), read_json(econas_json),
+                                   read_json(search_json), read_json(space_json))
         write_json(summary, summary_out)
         lines += headline_section(summary, summary_out)
     with atomic_path(out) as tmp:

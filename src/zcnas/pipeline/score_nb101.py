@@ -6,19 +6,14 @@ import pandas as pd
 
 from ..benchmarks import SPACE_DATASETS
 from ..tracking import StageRun
-from .nb101 import SPACE, write_disabled_marker
+from .nb101 import SPACE
 from .params import Params
 from .score import MinibatchSettings, score_stage
 
 
 def score_nb101_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir: Path, journal_dir: Path,
                       timings_dir: Path, run: StageRun) -> dict[Path, pd.DataFrame]:
-    """`score_stage` on the task's ground truth, with the score section's minibatch, seed and
-    device; while `nb101.enabled` is false, a note in `out_dir` and `timings_dir` and no scoring."""
-    if not params.nb101.enabled:
-        for directory in (out_dir, timings_dir):
-            write_disabled_marker(directory)
-        return {}
+    """`score_stage` on the task's ground truth, with the score section's minibatch, seed and device."""
     return score_stage(params, ground_truth_dir, data_dir, out_dir, run, space=SPACE, proxies=params.nb101.proxies,
                        sample=params.nb101.sample, datasets=list(SPACE_DATASETS[SPACE]), purpose="score_nb101",
                        minibatch=MinibatchSettings(params.score.batch_size, params.score.dataload,

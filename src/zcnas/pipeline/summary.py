@@ -11,7 +11,8 @@ Built from the stages' metrics files, whose keys are already spelled that way:
   it is compared with, which are in `rho`);
 - `search.<dataset>.<variant>.speedup_<target>`: speed-ups of the variants that use
   the proxy (the plain algorithms are 1 by definition);
-- `nb101.<dataset>.<method>`: rho with validation accuracy, when that task is on.
+- `nb101.<dataset>.<method>`: rho with validation accuracy, in the NAS-Bench-101 task's own
+  summary (`metrics/summary_nb101.json`, nb101/dvc.yaml).
 """
 
 from ..evaluation.published import ZERO_COST_PREFIX
@@ -19,7 +20,7 @@ from ..metric_keys import keyed
 
 
 def headline_summary(correlation: dict, econas: dict | None = None, search: dict | None = None,
-                     nb101: dict | None = None, space: dict | None = None) -> dict:
+                     space: dict | None = None) -> dict:
     summary = {"rho": {dataset: _rhos(entries, "spearman_test") for dataset, entries in correlation.items()},
                "vote": {dataset: entries["vote"]["pairwise_test"] for dataset, entries in correlation.items()
                         if "pairwise_test" in entries.get("vote", {})}}
@@ -33,10 +34,13 @@ def headline_summary(correlation: dict, econas: dict | None = None, search: dict
     if search:
         summary["search"] = {dataset: speedups for dataset, variants in search.items()
                              if (speedups := _speedups(variants))}
-    if nb101 and nb101.get("enabled"):
-        summary["nb101"] = {dataset: _rhos(entries, "spearman_val") for dataset, entries in nb101.items()
-                            if isinstance(entries, dict) and _rhos(entries, "spearman_val")}
     return keyed(summary)
+
+
+def nb101_summary(nb101: dict) -> dict:
+    """The NAS-Bench-101 task's headline figures: rho with validation accuracy per dataset and method."""
+    return keyed({"nb101": {dataset: _rhos(entries, "spearman_val") for dataset, entries in nb101.items()
+                            if isinstance(entries, dict) and _rhos(entries, "spearman_val")}})
 
 
 def _rhos(entries: dict, key: str) -> dict:
