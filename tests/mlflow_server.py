@@ -23,11 +23,11 @@ def free_port() -> int:
 class Server:
     """An `mlflow server` bound to 127.0.0.1: SQLite backend, artifacts proxied into `artifacts`."""
 
-    def __init__(self, home: Path, backend_store: Path | None = None):
+    def __init__(self, home: Path, backend_store: Path | None = None, port: int | None = None):
         """A fresh store in `home`, or the UI over an existing SQLite `backend_store` (its runs'
-        artifacts where they were logged)."""
+        artifacts where they were logged); on `port`, or a free one."""
         self.artifacts = home / "artifacts"
-        self.uri = f"http://127.0.0.1:{free_port()}"
+        self.uri = f"http://127.0.0.1:{port or free_port()}"
         self.log = home / "server.log"
         self.command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
                         "--port", self.uri.rsplit(":", 1)[1], "--workers", "1",

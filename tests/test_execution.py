@@ -55,6 +55,28 @@ def test_results_come_with_their_item_index_whatever_the_workers():
     assert list(execute(execution_jobs.square, [], shared=0, workers=2)) == []
 
 
+def test_local_workers_get_items_through_a_bounded_window(monkeypatch):
+    # Submitting every item at once made the driver wait on all of them for every result:
+    # its cost grew with the number of items (bench/scaling.py, part overhead).
+    import zcnas.execution as execution
+
+    submitted = [0]
+
+    class CountingPool(execution.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            submitted[0] += 1
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(execution, "ProcessPoolExecutor", CountingPool)
+    items = list(range(120))
+    ahead, results = [], {}
+    for received, (index, result) in enumerate(execute(execution_jobs.square, items, shared=0, workers=2), start=1):
+        ahead.append(submitted[0] - received)  # submitted, not yet received
+        results[index] = result
+    assert results == {index: item * item for index, item in enumerate(items)}
+    assert max(ahead) <= execution.LOCAL_IN_FLIGHT_PER_WORKER * 2, max(ahead)
+
+
 @pytest.mark.parametrize("settings, fragments", [
     ({"backend": "rey"}, ["executor backend 'rey'", "local, ray"]),
     ({"cpus_per_task": -1}, ["cpus_per_task", "-1"]),

@@ -75,6 +75,27 @@ def test_matching_journal_is_resumed_and_torn_line_dropped(tmp_path):
     assert journal.rows == [{"arch": "a"}] and not list(tmp_path.glob("*.stale-*"))
 
 
+@pytest.mark.parametrize("damage", ["{}", "null", "[1, 2]", '"arch"', '{"synflow": 1.0}', "[" * 100_000 + "]" * 100_000])
+def test_a_line_that_is_json_but_not_a_row_is_dropped_like_a_torn_one(tmp_path, damage):
+    path = tmp_path / "j.jsonl"
+    path.write_text("\n".join([json.dumps({"settings": {"seed": 1}}), json.dumps({"arch": "a"}), damage,
+                               json.dumps({"arch": "b"})]) + "\n")
+    with pytest.warns(RuntimeWarning, match="not a row"):
+        journal = Journal(path, {"seed": 1})
+    journal.close()
+    assert journal.rows == [{"arch": "a"}, {"arch": "b"}]
+    assert lines(path) == [{"settings": {"seed": 1}}, {"arch": "a"}, {"arch": "b"}]  # rewritten without it
+
+
+def test_the_stale_warning_names_the_settings_that_differ(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text(json.dumps({"settings": {"seed": 1, "code": "abc", "threads": 1}}) + "\n")
+    with pytest.warns(RuntimeWarning, match="other settings") as caught:
+        Journal(path, {"seed": 1, "code": "def", "threads": 1}).close()
+    message = str(caught[0].message)
+    assert 'code "abc" -> "def"' in message and "seed" not in message.split("kept it")[0].split("differing")[1]
+
+
 def test_second_process_is_refused_naming_the_holder(tmp_path, holder):
     path = tmp_path / "scores.csv.journal.jsonl"
     process = holder(path)

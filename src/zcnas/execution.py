@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, ContextManager, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -29,8 +29,10 @@ from .errors import ZcnasError, check_positive_integer, choice_error
 BACKENDS = ("local", "ray")
 # How often a local worker checks that its driver is alive: a killed driver's workers stop within it.
 ORPHAN_CHECK_SECONDS = 0.5
-# Ray tasks submitted ahead of their results: enough to keep a cluster busy, few enough
-# that waiting on them stays cheap with hundreds of thousands of items.
+# Items submitted ahead of their results (both backends keep such a window): enough to
+# keep every worker busy, few enough that waiting on them stays cheap, and flat in the
+# number of items, with hundreds of thousands of them (bench/scaling.py, part overhead).
+LOCAL_IN_FLIGHT_PER_WORKER = 4
 RAY_IN_FLIGHT = 1000
 # Seconds to wait for a Ray head's port before giving up on it.
 RAY_CONNECT_SECONDS = 10.0
@@ -109,6 +111,23 @@ def execute(run: Run, items: Sequence, shared: Any = None, setup: Setup = nullco
         yield from _local_results(run, items, shared, setup, min(workers, len(items)))
 
 
+def _windowed(count: int, window: int, submit: Callable[[int], Any], completed: Callable[[list], Iterable],
+              pending: dict | None = None) -> Iterator[tuple[int, Any]]:
+    """`(index, handle)` for each of the items 0..count-1 as it completes, where `submit(index)`
+    starts one and returns its handle and `completed(handles)` waits for at least one of them
+    and returns those done. At most `window` items are under way at once. `pending` (handle
+    -> index) is the caller's to read, so it can cancel what is left if it stops early."""
+    pending = {} if pending is None else pending
+    following = 0
+    while following < count or pending:
+        while following < count and len(pending) < window:
+            pending[submit(following)] = following
+            following += 1
+        for handle in completed(list(pending)):
+            if handle in pending:  # a backend may report one twice in a call
+                yield pending.pop(handle), handle
+
+
 @contextmanager
 def torch_threads(count: int):
     """torch's intra-op thread count set to `count`, restored on leaving (a `setup` for
@@ -150,17 +169,15 @@ def _local_results(run: Run, items: list, shared: Any, setup: Setup, workers: in
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_local_worker, initargs=startup)
     finished = False
     try:
-        pending = {pool.submit(_run_local, run, item): index for index, item in enumerate(items)}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    raise ZcnasError("a worker process died (killed, or out of memory?) before finishing its "
-                                     "work; what was finished is kept, a rerun resumes") from None
-                yield index, result
+        for index, future in _windowed(len(items), LOCAL_IN_FLIGHT_PER_WORKER * workers,
+                                       lambda index: pool.submit(_run_local, run, items[index]),
+                                       lambda pending: wait(pending, return_when=FIRST_COMPLETED)[0]):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                raise ZcnasError("a worker process died (killed, or out of memory?) before finishing its "
+                                 "work; what was finished is kept, a rerun resumes") from None
+            yield index, result
         finished = True
     finally:
         if not finished:
@@ -211,16 +228,15 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
         task = ray.remote(_run_ray_task).options(num_cpus=executor.cpus_per_task, num_gpus=executor.gpus_per_task,
                                                  max_retries=executor.max_retries)
 
-        def submit(index: int) -> None:
+        def submit(index: int):
             # The reference goes in a list, so that Ray passes it on rather than fetching the input for every task.
-            pending[task.remote(run, setup, [shared_ref], items[index])] = index
+            return task.remote(run, setup, [shared_ref], items[index])
 
-        for index in range(min(RAY_IN_FLIGHT, len(items))):
-            submit(index)
-        following = len(pending)
-        while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
-            index = pending.pop(ref)
+        def ready(refs: list) -> list:
+            # Blocks for one result, then takes every other one already there in the same call.
+            return ray.wait(refs, num_returns=1)[0] + ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+
+        for index, ref in _windowed(len(items), RAY_IN_FLIGHT, submit, ready, pending):
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
@@ -228,9 +244,6 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
             except ray.exceptions.RayError as exc:
                 raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
                                  "what was finished is kept, a rerun resumes") from None
-            if following < len(items):
-                submit(following)
-                following += 1
             yield index, result
     finally:
         for ref in pending:

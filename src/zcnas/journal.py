@@ -2,9 +2,11 @@
 
 The first line records the settings the rows were computed with; each later line is
 one finished row, flushed as soon as it is written, so a killed job loses at most
-the rows in progress. A torn last line (killed mid-write) is dropped on reopening.
-A journal written with other settings is never mixed in: it is moved aside to
-`<name>.stale-<UTC time>.jsonl` and the job starts afresh.
+the rows in progress. A line that is not a row (torn by a kill mid-write, or damaged:
+not JSON, not an object, or without the row's keys) is dropped on reopening, with a
+warning, and its row is computed again. A journal written with other settings is
+never mixed in: it is moved aside to `<name>.stale-<UTC time>.jsonl`, the warning names
+the settings that differ, and the job starts afresh.
 
 One process at a time owns a journal: an exclusive `flock` on `<journal>.lock`, which
 the kernel releases when the process dies, so a second run on the same output fails
@@ -24,9 +26,11 @@ from .files import atomic_path
 
 
 class Journal:
-    def __init__(self, path: Path | str, settings: dict):
+    def __init__(self, path: Path | str, settings: dict, row_keys: tuple[str, ...] = ("arch",)):
+        """`row_keys`: the keys every row holds (the job's key for the item first)."""
         self.path = Path(path)
         self.settings = json.loads(json.dumps(settings))  # as it reads back from disk
+        self.row_keys = row_keys
         self._handle = None
         self._lock = _Lock(self.path.with_name(self.path.name + ".lock"), self.path)
         try:
@@ -48,17 +52,21 @@ class Journal:
         for line in lines:
             try:
                 records.append(json.loads(line))
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 torn += 1
         if not records or records[0] != {"settings": self.settings}:
             if any(line.strip() for line in lines):
+                differing = _differing(records[0] if records else None, self.settings)
                 stale = self._move_aside()
-                warnings.warn(f"{self.path} was written with other settings; kept it as {stale} and starting afresh",
-                              RuntimeWarning)
+                warnings.warn(f"{self.path} was written with other settings ({differing}); kept it as {stale} "
+                              "and starting afresh", RuntimeWarning)
             return []
+        rows = [record for record in records[1:] if isinstance(record, dict) and all(k in record for k in self.row_keys)]
+        torn += len(records) - 1 - len(rows)
         if torn:
-            warnings.warn(f"{self.path}: dropping {torn} unreadable (torn) line(s)", RuntimeWarning)
-        return records[1:]
+            warnings.warn(f"{self.path}: dropping {torn} unreadable line(s) (torn or not a row); "
+                          "their rows are computed again", RuntimeWarning)
+        return rows
 
     def _move_aside(self) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -86,6 +94,20 @@ class Journal:
         # Deleted while still locked, so no other run can open it in between and append to a removed file.
         self.path.unlink(missing_ok=True)
         self.close()
+
+
+def _differing(header, settings: dict) -> str:
+    """Which settings of a journal's first line differ from `settings`, in words."""
+    old = header.get("settings") if isinstance(header, dict) else None
+    if not isinstance(old, dict):
+        return "its first line holds no settings"
+    keys = sorted(key for key in set(old) | set(settings) if old.get(key) != settings.get(key))
+    return "differing: " + ", ".join(f"{key} {_short(old.get(key))} -> {_short(settings.get(key))}" for key in keys)
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Lock:

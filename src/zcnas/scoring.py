@@ -140,7 +140,8 @@ def score_architectures(
     archs = list(dict.fromkeys(archs))
     check_space_supports(job.space, job.proxies, job.num_classes, archs[:1])
     names = [job.space.format(arch) for arch in archs]
-    journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings())
+    journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings(),
+                      row_keys=("arch", "seconds_total"))
     try:
         done = {row["arch"] for row in journal.rows}
         todo = [arch for arch, name in zip(archs, names) if name not in done]

@@ -25,24 +25,36 @@ line per failed attempt appended to its `error.txt`. A pipeline run's status and
 while the latest attempt of some stage failed, FINISHED again once a later attempt
 (same code, same params, so the same parent) of every failed stage succeeds; its
 `error.txt` is the history of failed attempts and stays.
+
+A tracking server never decides a stage's results. One that does not answer when a
+stage starts stops it at once, before any work, with one line (exit 2). One lost while
+the stage runs stops only the logging: the stage finishes and writes its outputs (DVC
+records them), says in one line that its runs are incomplete, and leaves their ids in
+`mlruns/lost-runs.jsonl`; the next stage that reaches that server marks them FAILED.
 """
 
+import functools
 import hashlib
 import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.request
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 import yaml
 
+from .errors import ZcnasError
+from .files import atomic_path
 from .fingerprint import source_digest
 from .metric_keys import flatten, is_count, metric_key
 
@@ -76,6 +88,14 @@ STAGE_ERROR_PREFIX = f"{ERROR_TAG}."
 # Tags hold the message only, cut to this length (MLflow caps tags at 8000
 # characters and zcnas.error joins several); error.txt keeps the full text.
 _TAG_TEXT = 1000
+# Seconds a stage waits for a tracking server's /health before it stops (one line, exit 2).
+SERVER_CHECK_SECONDS = 5.0
+# MLflow retries a failed request 7 times with a doubling wait (about 4 min) by default;
+# a stage that loses its server gives up within seconds instead (unless these are set).
+REQUEST_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+# Runs a lost server left RUNNING, one JSON object per line: marked FAILED when it answers again.
+LOST_RUNS = STORE_DIR / "lost-runs.jsonl"
 
 
 def tracking_enabled() -> bool:
@@ -123,13 +143,61 @@ def code_version() -> dict:
     }
 
 
+class TrackingLost(Exception):
+    """The tracking server stopped answering: logging stops, the stage's work goes on."""
+
+
+class _GuardedClient:
+    """An MLflow client whose first failed call marks tracking as lost (and raises
+    TrackingLost), after which every call raises TrackingLost at once. It keeps the ids
+    of the runs it opened and has not ended, to be marked FAILED later."""
+
+    def __init__(self, client):
+        self._client = client
+        self.lost: str | None = None
+        self.open_runs: list[str] = []
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def call(*args, **kwargs):
+            from mlflow.exceptions import MlflowException
+
+            if self.lost is not None:
+                raise TrackingLost(self.lost)
+            try:
+                result = method(*args, **kwargs)
+            except (MlflowException, OSError) as exc:  # requests' errors are OSErrors
+                self.lost = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                raise TrackingLost(self.lost) from exc
+            if name == "create_run":
+                self.open_runs.append(result.info.run_id)
+            elif name == "set_terminated" and args[0] in self.open_runs:
+                self.open_runs.remove(args[0])
+            return result
+
+        return call
+
+
+def _untracked_when_lost(method):
+    """A StageRun method that does nothing once the server is lost (see `_GuardedClient`)."""
+
+    @functools.wraps(method)
+    def guarded(*args, **kwargs):
+        with suppress(TrackingLost):
+            return method(*args, **kwargs)
+
+    return guarded
+
+
 class StageRun:
-    """What a stage may log; a no-op when tracking is off."""
+    """What a stage may log; a no-op when tracking is off, or once its server is lost."""
 
     def __init__(self, client=None, run_id: str | None = None, parent_id: str | None = None):
         self._client, self.run_id, self.parent_id = client, run_id, parent_id
         self.headline = ""  # the stage's result in a few words, printed when it ends (tracked or not)
 
+    @_untracked_when_lost
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:
         """Log numbers (nested dicts flattened, keys spelled by `metric_key`, non-numbers
         skipped); counts (`zcnas.metric_keys.COUNTS`) go to the run's params instead."""
@@ -142,6 +210,7 @@ class StageRun:
             self.log_params(counts)
         self.log_curves({k: {step or 0: float(v)} for k, v in flat.items() if k not in counts})
 
+    @_untracked_when_lost
     def log_curves(self, curves: dict[str, dict[int, float]]) -> None:
         """Step metrics: for each key, its value at each step (an epoch, a trained model)."""
         if not self._client:
@@ -154,11 +223,13 @@ class StageRun:
         for start in range(0, len(batch), 1000):  # MLflow's per-request limit
             self._client.log_batch(self.run_id, metrics=batch[start:start + 1000])
 
+    @_untracked_when_lost
     def log_params(self, params: dict) -> None:
         """Counts and settings (nested dicts flattened): values a run has, not figures to chart."""
         if self._client:
             _log_params(self._client, self.run_id, params)
 
+    @_untracked_when_lost
     def log_artifact(self, path: Path | str, folder: str | None = None) -> None:
         if self._client and Path(path).exists():
             if Path(path).is_dir():
@@ -172,13 +243,17 @@ class StageRun:
         if not self._client:
             yield StageRun()
             return
-        parent = self._client.get_run(self.run_id)
-        tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.") or k == GIT_COMMIT_TAG}
-        if description:
-            tags[NOTE_TAG] = description
-        run = self._client.create_run(parent.info.experiment_id, run_name=name,
-                                      tags={**tags, "mlflow.parentRunId": self.run_id})
-        _log_params(self._client, run.info.run_id, params or {})
+        try:
+            parent = self._client.get_run(self.run_id)
+            tags = {k: v for k, v in parent.data.tags.items() if k.startswith("zcnas.") or k == GIT_COMMIT_TAG}
+            if description:
+                tags[NOTE_TAG] = description
+            run = self._client.create_run(parent.info.experiment_id, run_name=name,
+                                          tags={**tags, "mlflow.parentRunId": self.run_id})
+            _log_params(self._client, run.info.run_id, params or {})
+        except TrackingLost:
+            yield StageRun()
+            return
         error = None
         try:
             yield StageRun(self._client, run.info.run_id, self.parent_id)
@@ -186,8 +261,10 @@ class StageRun:
             error = _log_error(self._client, run.info.run_id, exc)
             raise
         finally:
-            self._client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
+            with suppress(TrackingLost):
+                self._client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
 
+    @_untracked_when_lost
     def set_tags(self, tags: dict) -> None:
         if self._client:
             for key, value in tags.items():
@@ -211,7 +288,21 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         yield StageRun()
         return
 
-    client = MlflowClient(tracking_uri())
+    uri = tracking_uri()
+    check_server(uri)
+    for variable, value in REQUEST_DEFAULTS.items():
+        os.environ.setdefault(variable, value)
+    client = _GuardedClient(MlflowClient(uri))
+    try:
+        _fail_lost_runs(client, uri)
+        with _stopping_when_lost(client, uri, stage):
+            yield from _tracked_stage(client, stage, all_params, stage_params, device)
+    finally:
+        if client.lost is not None and client.open_runs:
+            _remember_lost_runs(uri, stage, client.open_runs, client.lost)
+
+
+def _tracked_stage(client, stage: str, all_params: dict, stage_params: dict, device: str):
     experiment_id = _experiment_id(client)
     version = code_version()
     label = run_label()
@@ -230,6 +321,8 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
     }
     parent_id = _parent_run(client, experiment_id, pipeline_key, all_params, tags)
     client.update_run(parent_id, status="RUNNING")
+    if parent_id not in client.open_runs:  # found, not created here
+        client.open_runs.append(parent_id)
     run = client.create_run(
         experiment_id, run_name=stage,
         tags={**tags, "zcnas.dvc_stage": stage, "mlflow.parentRunId": parent_id},
@@ -243,11 +336,72 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         error = _log_error(client, run.info.run_id, exc)
         raise
     finally:
-        client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
-        client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
-        if error is None:
-            _show_results(client, parent_id)
-        _end_stage_on_parent(client, parent_id, stage, run.info.run_id, error)
+        with suppress(TrackingLost):
+            client.log_metric(run.info.run_id, "stage_seconds", time.perf_counter() - started)
+            client.set_terminated(run.info.run_id, "FINISHED" if error is None else "FAILED")
+            if error is None:
+                _show_results(client, parent_id)
+            _end_stage_on_parent(client, parent_id, stage, run.info.run_id, error)
+
+
+@contextmanager
+def _stopping_when_lost(client: _GuardedClient, uri: str, stage: str):
+    """Before the stage's work (while its runs are set up) a lost server stops the stage
+    with a ZcnasError; once the work began, it goes on and one line says what was lost."""
+    try:
+        yield
+    except TrackingLost as exc:
+        raise ZcnasError(f"MLflow server at {uri} stopped answering ({exc}); nothing was computed") from None
+    if client.lost is not None:
+        print(f"zcnas {stage}: the MLflow server at {uri} stopped answering ({client.lost}); the stage's outputs "
+              "are written, its MLflow runs are incomplete and are marked FAILED when the server answers again",
+              file=sys.stderr)
+
+
+def check_server(uri: str) -> None:
+    """A ZcnasError unless the tracking server at `uri` (http or https) answers within
+    SERVER_CHECK_SECONDS; other stores (SQLite, files) are not checked."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=SERVER_CHECK_SECONDS):
+            return
+    except urllib.error.HTTPError:
+        return  # it answers (behind a proxy or a login, /health may be refused)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ZcnasError(f"MLflow server at {uri} does not answer ({reason}); start it, point MLFLOW_TRACKING_URI "
+                         "at one that runs, or set ZCNAS_TRACKING=off to track nothing") from None
+
+
+def _remember_lost_runs(uri: str, stage: str, run_ids: list[str], reason: str) -> None:
+    kept = LOST_RUNS.read_text() if LOST_RUNS.is_file() else ""
+    lines = "".join(json.dumps({"uri": uri, "stage": stage, "run_id": run_id, "reason": reason}) + "\n"
+                    for run_id in run_ids)
+    LOST_RUNS.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(LOST_RUNS) as tmp:
+        tmp.write_text(kept + lines)
+
+
+def _fail_lost_runs(client: _GuardedClient, uri: str) -> None:
+    """Mark FAILED the runs a lost server left open at `uri` (see the module docstring). A
+    pipeline run also gets its stage's error tag, so it stays FAILED until that stage succeeds."""
+    if not LOST_RUNS.is_file():
+        return
+    entries = [json.loads(line) for line in LOST_RUNS.read_text().splitlines() if line.strip()]
+    try:
+        for entry in (entry for entry in entries if entry["uri"] == uri):
+            message = f"tracking lost: {entry['reason']}"[:_TAG_TEXT]
+            tags = client.get_run(entry["run_id"]).data.tags
+            if tags.get("zcnas.role") == "pipeline":
+                client.set_tag(entry["run_id"], STAGE_ERROR_PREFIX + metric_key(entry["stage"]), message)
+            client.set_tag(entry["run_id"], ERROR_TAG, message)
+            client.set_terminated(entry["run_id"], "FAILED")
+    except TrackingLost as exc:
+        raise ZcnasError(f"MLflow server at {uri} stopped answering ({exc}); nothing was computed") from None
+    remaining = "".join(json.dumps(entry) + "\n" for entry in entries if entry["uri"] != uri)
+    with atomic_path(LOST_RUNS) as tmp:
+        tmp.write_text(remaining)
 
 
 def runs_table_url(server: str) -> str:
@@ -307,10 +461,12 @@ def _show_results(client, parent_id: str) -> None:
 
 
 def _log_error(client, run_id: str, exc: BaseException) -> str:
-    """Tag the run with the error and store its traceback as error.txt; returns `Type: message`."""
+    """Tag the run with the error and store its traceback as error.txt (unless the server
+    is lost); returns `Type: message`."""
     message = f"{type(exc).__name__}: {exc}"
-    client.set_tag(run_id, ERROR_TAG, message[:_TAG_TEXT])
-    client.log_text(run_id, "".join(traceback.format_exception(exc)), ERROR_FILE)
+    with suppress(TrackingLost):
+        client.set_tag(run_id, ERROR_TAG, message[:_TAG_TEXT])
+        client.log_text(run_id, "".join(traceback.format_exception(exc)), ERROR_FILE)
     return message
 
 

@@ -101,6 +101,7 @@ def train_archs(
         config.name: Journal(
             out.with_name(f"{out.name}.{config.name}.journal.jsonl"),
             {"config": config.fields(), "dataset": dataset, "seed": seed, "val_fraction": val_fraction, "data": digest},
+            row_keys=("arch", "rows"),
         )
         for config in configs
     }
