@@ -136,8 +136,8 @@ def test_stage_params_name_every_key_it_reads_and_no_other(name):
 def test_every_stage_waits_for_the_params_check():
     check = STAGES["check_params"]
     marker = check["outs"][0] if isinstance(check["outs"][0], str) else next(iter(check["outs"][0]))
-    assert check["params"] == [{"params.yaml": None}] or check["params"] == ["params.yaml"] or \
-        check["params"] == [{"params.yaml": []}]
+    # The file's text, not its values: DVC compares 16.0 equal to 16, which a stage would reject.
+    assert "params.yaml" in check["deps"] and "params" not in check
     for name, stage in STAGES.items():
         if name != "check_params":
             assert marker in stage.get("deps", []), f"stage {name} does not depend on {marker}"

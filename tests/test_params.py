@@ -103,6 +103,10 @@ def test_unknown_top_level_section_is_refused():
         ({"nb101": {"proxies": ["synflw"]}}, ["nb101.proxies", "'synflw'", "jacob_cov"]),
         ({"nb101": {"sample": 0}}, ["nb101.sample", "'all' or a positive integer"]),
         ({"nb101": {"enabled": True}}, ["nb101.enabled", "unknown key"]),  # the task is its own pipeline now
+        ({"score": {"sample": 99_999}}, ["score.sample 99999", "exceeds the 15,625 architectures of nb201"]),
+        ({"score_space": {"sample": 15_626}}, ["score_space.sample 15626", "15,625 architectures of nb201"]),
+        ({"nb101": {"sample": 500_000}}, ["nb101.sample 500000", "423,624 architectures of nb101"]),
+        ({"score": {"batch_size": 16.0}}, ["score.batch_size", "16.0"]),  # DVC compares it equal to 16
         ({"nb101": {"proxies": ["synflow", "snip"]}},
          ["evaluate.vote names jacob_cov", "nb101.proxies"]),
     ],

@@ -196,6 +196,9 @@ def test_the_mlflow_ui_shows_runs_curves_and_the_report(project, tmp_path):
     lambda params: params["score"].update(batchsize=16),  # a typo'd key
     lambda params: params.update(scoer={"sample": 10}),   # a typo'd section
     lambda params: params["evaluate"].update(bootstrap="many"),
+    # A value DVC compares equal to the valid one: only the file's text changes.
+    lambda params: params["score"].update(batch_size=float(params["score"]["batch_size"])),
+    lambda params: params["score"].update(sample=99_999),  # more cells than NB201 holds
 ])
 def test_a_bad_param_stops_the_pipeline_before_any_output_is_removed(project, edit):
     root, env, _ = project

@@ -18,7 +18,7 @@ from ..errors import ZcnasError
 from ..evaluation.combined import parse_spec
 from ..execution import ExecutorSettings
 from ..proxies import proxy_names, resolve_proxies
-from ..spaces import space_names
+from ..spaces import get_space, space_names
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -373,6 +373,12 @@ class Params(Section):
             raise ValueError(f"evaluate.fewshot_k {self.evaluate.fewshot_k} leaves fewer than two of the "
                              f"score.sample {self.score.sample} cells to evaluate on; expected 1 to "
                              f"{self.score.sample - 2}")
+        for key, sample, space in (("score.sample", self.score.sample, self.score.space),
+                                   ("score_space.sample", self.score_space.sample, self.score.space),
+                                   ("nb101.sample", self.nb101.sample, "nb101")):
+            if sample != "all" and sample > get_space(space).size:
+                raise ValueError(f"{key} {sample} exceeds the {get_space(space).size:,} architectures of {space}; "
+                                 "expected at most that, or 'all'")
         if self.score.sample != "all" and self.econas.sample > self.score.sample:
             raise ValueError(f"econas.sample {self.econas.sample} exceeds score.sample {self.score.sample}: "
                              "reduced training runs on a subset of the scored architectures")

@@ -18,10 +18,6 @@ from .tables import score_table_path
 from .stage import worker_count
 
 
-# NAS-Bench-101 holds 423,624 unique cells; a smaller table (the 500-cell sample) is no search space.
-NB101_CELLS = 423_624
-
-
 def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path, seeds: int) -> str | None:
     """Why NB101 search cannot run here, or None when it can."""
     path = Path(ground_truth_dir) / "nb101.parquet"
@@ -29,8 +25,8 @@ def nb101_skip_reason(ground_truth_dir: Path, space_scores_dir: Path, seeds: int
         return (f"NB101 search skipped: no NB101 ground truth at {path} (add nb101 to fetch.spaces with the "
                 "official nasbench_only108.tfrecord)")
     cells = read_ground_truth(path)["arch"].nunique()
-    if cells < NB101_CELLS:
-        return (f"NB101 search skipped: {path} holds {cells} cells, not the full {NB101_CELLS} "
+    if cells < get_space("nb101").size:  # a smaller table (the 500-cell sample) is no search space
+        return (f"NB101 search skipped: {path} holds {cells} cells, not the full {get_space('nb101').size} "
                 "(the tidy sample is for correlation only; fetch the official tfrecord)")
     missing = [str(path) for path in (score_table_path(space_scores_dir, "nb101", "cifar10", k) for k in range(seeds))
                if not path.exists()]

@@ -25,6 +25,7 @@ class FeatureNetwork(Protocol):
 
 class SearchSpace(Protocol):
     name: str
+    size: int  # how many architectures the space holds (distinct benchmark entries)
 
     def parse(self, text: str) -> Hashable:
         """The architecture a table string names; ZcnasError naming the bad token if malformed."""

@@ -242,6 +242,7 @@ def _describe(matrix: list[list[int]], ops: list[str]) -> str:
 
 class _NB101Space:
     name = "nb101"
+    size = 423_624  # unique cells (isomorphism classes) of up to 7 nodes and 9 edges (Ying et al. 2019)
     ops = OPS
 
     def parse(self, text: str) -> NB101Spec:

@@ -8,6 +8,7 @@ from .network import TinyNetwork
 
 class _NB201Space:
     name = "nb201"
+    size = len(OPS) ** 6  # an op on each of the cell's 6 edges
     ops = OPS
 
     def parse(self, text: str) -> Cell:
