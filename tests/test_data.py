@@ -324,6 +324,29 @@ def test_truncated_archive_is_named(tmp_path, no_mirror, filename):
         load_split("cifar10", "train", tmp_path / "local", download=False)
 
 
+class _Payload:
+    """Unpickling it would create the file `marker`: what a crafted dataset pickle does."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("place", ["mirror", "local"])
+def test_a_crafted_cifar_pickle_is_refused_without_running_code(tmp_path, mirror, place):
+    marker = tmp_path / "the-pickle-ran"
+    members = {f"cifar-10-batches-py/data_batch_{i}": pickle.dumps({b"data": _Payload(marker), b"labels": [0]})
+               for i in range(1, 6)}
+    folder = mirror if place == "mirror" else tmp_path / "local"
+    write_tar(folder / "cifar-10-python.tar.gz", members)
+    with pytest.raises(ZcnasError) as error:
+        load_split("cifar10", "train", tmp_path / "local", download=False)
+    assert not marker.exists()
+    assert "cifar-10-python.tar.gz" in str(error.value) and "pathlib.Path.touch" in str(error.value)
+
+
 def test_wrong_dataset_in_place_is_caught(tmp_path, no_mirror):
     image_folder_archive(tmp_path / "cifar10-jpeg.tar.gz", ["a", "b", "c"])
     with pytest.raises(ZcnasError, match="3 classes"):

@@ -4,8 +4,11 @@ Each returns a split as (images: uint8 N×H×W×3, labels: int64 N). Structural 
 (missing members, bad shapes) raise ZcnasError naming the file; low-level read errors
 (truncated gzip, bad pickle) are left to the caller, which names the file too.
 
-The CIFAR and ImageNet16 files are pickles, as officially distributed: only read
-copies from a trusted source.
+The CIFAR and ImageNet16 files are pickles, as officially distributed. A pickle can
+name any function to call, so they are read by an unpickler that builds only what
+these files hold (dicts, lists, strings, numbers and NumPy arrays) and refuses any
+other global: a crafted file, wherever it came from (a mirror, data/raw), fails with
+an UnpicklingError naming what it asked for, instead of running code.
 """
 
 import io
@@ -121,9 +124,27 @@ def _load_pickle(file: Path) -> dict:
         return _unpickle(handle)
 
 
+# The globals a dataset pickle may name: NumPy's array and scalar reconstructors (old and
+# new module paths) and, for bytes pickled by Python 3 at protocol 2, codecs.encode.
+_NUMPY_MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric",
+                  "numpy._core.numeric")
+_ALLOWED_GLOBALS = {(module, name) for module in _NUMPY_MODULES
+                    for name in ("ndarray", "dtype", "_reconstruct", "scalar", "_frombuffer")} | {("_codecs", "encode")}
+
+
+class _DataUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"the pickle names {module}.{name}, which no dataset file holds; "
+                                         "refusing to load it (a crafted or foreign file?)")
+        return super().find_class(module, name)
+
+
 def _unpickle(handle) -> dict:
     # latin1 decodes Python-2 pickles (the official files); normalise bytes keys to str.
-    entry = pickle.load(handle, encoding="latin1")
+    entry = _DataUnpickler(handle, encoding="latin1").load()
+    if not isinstance(entry, dict):
+        raise pickle.UnpicklingError(f"the pickle holds a {type(entry).__name__}, not a dataset batch (a dict)")
     return {key.decode() if isinstance(key, bytes) else key: value for key, value in entry.items()}
 
 
