@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -102,6 +103,23 @@ def test_out_in_a_read_only_directory_is_refused(score, arch_file, tmp_path, no_
     assert_one_line_error(code, stderr, f"directory {locked} is not writable")
     assert files_under(tmp_path) == before
     locked.chmod(0o755)
+
+
+def test_out_where_no_file_can_be_created_is_refused_before_any_data_is_loaded(score, arch_file, no_data_loading):
+    # /proc passes every mode check for root, yet refuses new files.
+    code, stderr = score("--archs", arch_file, "--out", "/proc/scores.parquet")
+    assert_one_line_error(code, stderr, "/proc/scores.parquet", "cannot create a file in /proc")
+
+
+def test_a_symlinked_out_is_written_through(score, arch_file, tmp_path):
+    target = tmp_path / "results" / "scores.csv"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "scores.csv"
+    link.symlink_to(target)
+    code, _ = score("--archs", arch_file, "--out", link)
+    assert code == 0 and link.is_symlink() and link.resolve() == target
+    assert pd.read_csv(target)["arch"].tolist() == CELLS
 
 
 @pytest.mark.parametrize(
@@ -451,3 +469,31 @@ def test_bad_whole_space_arguments_are_named_before_any_work(score, no_data_load
     code, stderr = score(*argv)
     assert_one_line_error(code, stderr, *fragments)
     assert files_under(tmp_path) == []
+
+
+def test_ctrl_c_ends_a_scoring_run_in_one_line_and_the_rerun_resumes(score, synthetic_data_dir, tmp_path):
+    from zcnas.spaces.nb201 import NB201
+
+    out, journal = tmp_path / "scores.csv", tmp_path / "scores.csv.journal.jsonl"
+    argv = ["--all-cells", "--cells", "0:200", "--workers", "2", "--out", str(out)]
+    command = [sys.executable, "-c", "import sys; from zcnas.cli import main; sys.exit(main())", "score",
+               "--proxies", "synflow", "--batch-size", "8", "--data-dir", str(synthetic_data_dir), "--no-progress",
+               *argv]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (journal.exists() and len(journal.read_text().splitlines()) > 3):
+            assert process.poll() is None and time.monotonic() < deadline, "no row journalled"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the driver and its workers
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("zcnas: interrupted; "), stderr
+    finished = len(journal.read_text().splitlines()) - 1
+    assert 0 < finished < 200 and not out.exists()
+    code, _ = score(*argv)
+    assert code == 0 and not journal.exists()
+    assert pd.read_csv(out)["arch"].tolist() == [NB201.format(cell) for cell in NB201.all()[:200]]

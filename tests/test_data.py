@@ -303,6 +303,19 @@ def test_missing_data_names_the_files(tmp_path, mirror):
         load_split("imagenet16-120", "train", tmp_path / "local")
 
 
+def test_a_failed_download_leaves_no_folder_behind(tmp_path, no_mirror, monkeypatch):
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    (tmp_path / "project").mkdir()
+    with pytest.raises(ZcnasError, match="network is unreachable"):
+        load_split("cifar10", "train", tmp_path / "project" / "data" / "raw")
+    assert list((tmp_path / "project").iterdir()) == []  # no empty data/raw/
+
+
 def test_bad_split_and_dataset(tmp_path, no_mirror):
     with pytest.raises(ZcnasError, match="'val'.*train, test"):
         load_split("cifar10", "val", tmp_path)

@@ -27,7 +27,7 @@ from test_search import SMALL_OPS, additive_table  # noqa: E402
 from zcnas.cli import main  # noqa: E402
 from zcnas.econas import train_archs  # noqa: E402
 from zcnas.errors import ZcnasError  # noqa: E402
-from zcnas.execution import ExecutorSettings, execute  # noqa: E402
+from zcnas.execution import ExecutorSettings, check_cluster, execute  # noqa: E402
 from zcnas.scoring import score_architectures  # noqa: E402
 from zcnas.search import Benchmark, proxy_ranking, run_variants  # noqa: E402
 from zcnas.spaces.nb201 import NB201  # noqa: E402
@@ -40,6 +40,14 @@ def test_without_ray_the_backend_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(ZcnasError, match=r"pip install -e '.\[ray\]'"):
         list(execute(execution_jobs.square, [1], shared=0, executor=ExecutorSettings("ray")))
+
+
+def test_an_ipv6_address_is_parsed_and_checked():
+    pytest.importorskip("ray")
+    with pytest.raises(ZcnasError, match=r"cannot reach the Ray cluster at '\[::1\]:1'"):
+        check_cluster(ExecutorSettings("ray", "[::1]:1"))  # the port was parsed; nothing listens there
+    with pytest.raises(ZcnasError, match=r"'\[::1\]' is not 'auto', 'host:port', '\[ipv6\]:port'"):
+        check_cluster(ExecutorSettings("ray", "[::1]"))
 
 
 def test_an_unreachable_cluster_is_named_before_any_work(tmp_path, capsys):

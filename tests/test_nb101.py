@@ -103,6 +103,7 @@ def test_unknown_op_names_it_and_the_valid_ops():
         ('{"matrix":[[0,1],[0,0]],"ops":["input","output"],"x":1}', "exactly the keys 'matrix' and 'ops'"),
         ('{"matrix":[[0,1],[0,0]],"ops":"input,output"}', "ops must be a list"),
         ("{matrix: [[0,1],[0,0]]}", "not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nests too deeply"),  # json.loads raises RecursionError
     ],
 )
 def test_malformed_text_is_rejected(text, message):

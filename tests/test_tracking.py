@@ -240,6 +240,22 @@ def test_run_stage_logs_scalar_params_under_their_own_name_and_a_bad_input_as_th
     assert failed.data.tags["zcnas.error"] == "ZcnasError: ground truth data/benchmarks/nb201.parquet not found"
 
 
+def test_ctrl_c_ends_a_stage_in_one_line_with_status_130_and_a_failed_run(store, tmp_path, capsys):
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text("seed: 7\n")
+
+    def interrupted(params, run):
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage("score", ["score"], interrupted, params_path)
+    assert exit_info.value.code == 130
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("zcnas score: interrupted; ") and "resume" in line
+    (run,) = [r for r in runs(store) if r.info.run_name == "score"]
+    assert run.info.status == "FAILED" and run.data.tags["zcnas.error"].startswith("KeyboardInterrupt")
+
+
 def test_confidence_intervals_reach_mlflow_as_scalar_metrics(store):
     archs = [f"arch{i}" for i in range(20)]
     scores = pd.DataFrame({"arch": archs, "p": range(20)})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
 from .device import resolve_device
-from .errors import ZcnasError, choice_error
+from .errors import INTERRUPTED, ZcnasError, choice_error
 from .execution import BACKENDS, ExecutorSettings, check_cluster, torch_threads
 from .files import check_table_path
 from .pipeline.profile import RUNS_DIR, RunFailed, quick_run
@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     except ZcnasError as exc:
         print(f"zcnas: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"zcnas: interrupted; {INTERRUPTED}", file=sys.stderr)
+        return 130
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

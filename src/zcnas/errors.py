@@ -1,8 +1,12 @@
 """User-facing errors.
 
 A `ZcnasError` is bad input or a missing resource the user can fix; the CLI and the
-DVC stages print its message (no traceback) and exit with status 2.
+DVC stages print its message (no traceback) and exit with status 2. Ctrl-C ends
+them with one line (INTERRUPTED) and status 130, as a shell reports SIGINT.
 """
+
+# What the line after Ctrl-C says: long jobs journal every finished item as it completes.
+INTERRUPTED = "every finished item is journalled; run the same command again to resume"
 
 
 class ZcnasError(Exception):

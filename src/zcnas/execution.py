@@ -13,6 +13,7 @@ when the job ends, so that the caller's settings are restored.
 
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -187,6 +188,9 @@ def _local_results(run: Run, items: list, shared: Any, setup: Setup, workers: in
 
 def _start_local_worker(driver: int, stop, slots, bar_lock, setup: Setup, shared: Any) -> None:
     global _worker_job, _worker_position
+    # Ctrl-C reaches the whole process group: the driver alone handles it (and stops its
+    # workers), so that the terminal gets one line, not a traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_abandoned, args=(driver, stop), daemon=True).start()
     tqdm.set_lock(bar_lock)
     with slots.get_lock():
@@ -287,8 +291,10 @@ def _connect(executor: ExecutorSettings):
 def _check_reachable(address: str) -> None:
     # Ray retries an unreachable head for a minute or more; a plain connection fails at once.
     host, _, port = address.removeprefix("ray://").rpartition(":")
+    if host.startswith("[") and host.endswith("]"):  # an IPv6 address, [::1]:6379
+        host = host[1:-1]
     if not host or not port.isdigit():
-        raise ZcnasError(f"Ray address {address!r} is not 'auto', 'host:port' or 'ray://host:port'")
+        raise ZcnasError(f"Ray address {address!r} is not 'auto', 'host:port', '[ipv6]:port' or 'ray://host:port'")
     try:
         socket.create_connection((host, int(port)), timeout=RAY_CONNECT_SECONDS).close()
     except OSError as exc:

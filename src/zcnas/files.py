@@ -19,8 +19,9 @@ def atomic_path(path: Path | str):
 
     The file is created with mode 0o666 and the umask applied, as `open()` would, so
     the output gets the permissions the user asked for (tempfile.mkstemp forces 0o600).
+    A symlink at `path` is written through: its target gets the new content, the link stays.
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path)) if Path(path).is_symlink() else Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_beside(path)
     try:
@@ -46,7 +47,8 @@ def check_table_path(path: Path | str) -> Path:
     """`path` if a table can be written there, else a ZcnasError saying why.
 
     For a long job to fail at its start rather than after all the work: the format
-    comes from the suffix, and the nearest existing directory must be writable.
+    comes from the suffix, and the nearest existing directory must be writable: by
+    its mode bits, and by trying (root passes any mode check, and /proc refuses files).
     """
     path = Path(path)
     expected = f"expected a file name ending in {' or '.join(TABLE_SUFFIXES)}"
@@ -62,6 +64,11 @@ def check_table_path(path: Path | str) -> Path:
         raise ZcnasError(f"cannot write a table to {path}: {existing} is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ZcnasError(f"cannot write a table to {path}: directory {existing} is not writable")
+    try:
+        os.unlink(_create_beside(existing / ".zcnas-write-check"))
+    except OSError as exc:
+        raise ZcnasError(f"cannot write a table to {path}: cannot create a file in {existing} "
+                         f"({exc.strerror or exc})") from None
     return path
 
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,16 +80,24 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def _download(url: str, target: Path, md5: str | None) -> None:
+    # A failed download leaves no folder behind that it made (e.g. an empty data/raw/).
+    made = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                shutil.copyfileobj(response, tmp)
-        except BaseException:
+    try:
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
+            tmp_path = Path(tmp.name)
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    shutil.copyfileobj(response, tmp)
+            except BaseException:
+                tmp_path.unlink(missing_ok=True)
+                raise
+        if md5 is not None and (actual := md5sum(tmp_path)) != md5:
             tmp_path.unlink(missing_ok=True)
-            raise
-    if md5 is not None and (actual := md5sum(tmp_path)) != md5:
-        tmp_path.unlink(missing_ok=True)
-        raise OSError(f"md5 mismatch for {url}: got {actual}, expected {md5}")
-    os.replace(tmp_path, target)
+            raise OSError(f"md5 mismatch for {url}: got {actual}, expected {md5}")
+        os.replace(tmp_path, target)
+    except BaseException:
+        for folder in made:  # deepest first; one that holds anything stays
+            with suppress(OSError):
+                folder.rmdir()
+        raise

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ZcnasError
+from ..errors import INTERRUPTED, ZcnasError
 from ..execution import default_workers
 from ..tracking import StageRun, stage_run
 from .params import DEFAULT_PARAMS, Params, load_params
@@ -16,7 +16,7 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
     """Validate params.yaml, then run `body` inside the stage's tracked run.
 
     A ZcnasError (bad input, missing data) ends the process with its message and
-    exit status 2, without a traceback.
+    exit status 2, without a traceback; Ctrl-C with one line and status 130.
     """
     try:
         params = load_params(params_path)
@@ -31,6 +31,9 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
     except ZcnasError as exc:
         print(f"zcnas {name}: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"zcnas {name}: interrupted; {INTERRUPTED}", file=sys.stderr)
+        sys.exit(130)
 
 
 def result_line(name: str, run: StageRun, seconds: float) -> str:

@@ -62,10 +62,18 @@ def parse_spec(text: str) -> NB101Spec:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ZcnasError(f"NB101 arch {text!r} is not valid JSON ({error.msg}); expected e.g. {EXAMPLE}") from None
+        raise ZcnasError(f"NB101 arch {_shown(text)} is not valid JSON ({error.msg}); expected e.g. {EXAMPLE}") from None
+    except RecursionError:
+        raise ZcnasError(f"NB101 arch {_shown(text)} nests too deeply to be a cell; expected e.g. {EXAMPLE}") from None
     if not isinstance(data, dict) or set(data) != {"matrix", "ops"}:
-        raise ZcnasError(f"NB101 arch {text!r} must be a JSON object with exactly the keys 'matrix' and 'ops', e.g. {EXAMPLE}")
+        raise ZcnasError(f"NB101 arch {_shown(text)} must be a JSON object with exactly the keys 'matrix' and 'ops', "
+                         f"e.g. {EXAMPLE}")
     return make_spec(data["matrix"], data["ops"])
+
+
+def _shown(text: str) -> str:
+    """`text` as an error message quotes it: cut short when long (a cell's JSON is under 200 characters)."""
+    return repr(text) if len(text) <= 200 else f"{text[:100]!r}... ({len(text)} characters)"
 
 
 def make_spec(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> NB101Spec:
