@@ -3,8 +3,10 @@ every job gives the local backend's numbers bit for bit, a worker killed mid-tas
 retried, and a cluster that cannot be reached is named before any work."""
 
 import itertools
+import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -166,3 +168,51 @@ def test_reduced_training_on_ray_equals_the_local_backend(ray_cluster, tmp_path)
     local, remote = (table.drop(columns="seconds").set_index(["config", "arch", "epoch"]).sort_index()
                      for table in tables)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
+def start_cluster(nodes: int = 1):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster()
+    for _ in range(nodes):
+        cluster.add_node(num_cpus=1, object_store_memory=100_000_000, include_dashboard=False)
+    cluster.wait_for_nodes()
+    return cluster
+
+
+def test_a_head_killed_mid_run_ends_the_run_in_one_line_and_a_new_cluster_resumes_it(tmp_path,
+                                                                                     synthetic_data_dir):
+    # The driver in a process of its own, as a user runs it: Ray ends a driver that lost its head.
+    pytest.importorskip("ray")
+    out, journal = tmp_path / "scores.csv", tmp_path / "scores.csv.journal.jsonl"
+    argv = ["score", "--proxies", "synflow", "--batch-size", "8", "--data-dir", str(synthetic_data_dir),
+            "--no-progress", "--all-cells", "--cells", "0:300", "--out", str(out), "--executor", "ray"]
+    first = start_cluster()
+    try:
+        driver = subprocess.Popen([sys.executable, "-c", "import sys; from zcnas.cli import main; sys.exit(main())",
+                                   *argv, "--address", first.address], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (journal.exists() and len(journal.read_text().splitlines()) > 3):
+            assert driver.poll() is None and time.monotonic() < deadline, "no row journalled"
+            time.sleep(0.1)
+        first.head_node.kill_all_processes(check_alive=False, allow_graceful=False)
+        killed = time.monotonic()
+        _, stderr = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        first.shutdown()
+    assert driver.returncode == 2, stderr
+    assert time.monotonic() - killed < 50  # before Ray's own 60 s limit ends the process
+    assert "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
+    assert line.startswith("zcnas: error: the Ray cluster's head at ") and "run the same command again" in line
+    finished = {json.loads(row)["arch"] for row in journal.read_text().splitlines()[1:]}
+    assert 3 <= len(finished) < 300 and not out.exists()
+
+    second = start_cluster()
+    try:
+        assert main([*argv, "--address", second.address]) == 0
+    finally:
+        second.shutdown()
+    assert pd.read_csv(out)["arch"].tolist() == [NB201.format(cell) for cell in NB201.all()[:300]]

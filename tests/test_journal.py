@@ -96,6 +96,12 @@ def test_the_stale_warning_names_the_settings_that_differ(tmp_path):
     assert 'code "abc" -> "def"' in message and "seed" not in message.split("kept it")[0].split("differing")[1]
 
 
+def test_a_journal_closed_without_a_row_leaves_no_file(tmp_path):
+    # e.g. a run whose cluster could not be reached: no stub journal stays behind.
+    Journal(tmp_path / "j.jsonl", {"seed": 1}).close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_second_process_is_refused_naming_the_holder(tmp_path, holder):
     path = tmp_path / "scores.csv.journal.jsonl"
     process = holder(path)

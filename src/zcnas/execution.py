@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -25,7 +26,7 @@ from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ZcnasError, check_positive_integer, choice_error
+from .errors import INTERRUPTED, ZcnasError, check_positive_integer, choice_error
 
 BACKENDS = ("local", "ray")
 # How often a local worker checks that its driver is alive: a killed driver's workers stop within it.
@@ -37,6 +38,12 @@ LOCAL_IN_FLIGHT_PER_WORKER = 4
 RAY_IN_FLIGHT = 1000
 # Seconds to wait for a Ray head's port before giving up on it.
 RAY_CONNECT_SECONDS = 10.0
+# Seconds ray.init may take: a head whose advertised node address this machine cannot
+# reach makes Ray retry for ever.
+RAY_INIT_SECONDS = 60.0
+# Seconds a head may stay unreachable mid-run before the driver stops with its own
+# message (Ray ends the process after 60 s, saying only that it lost the GCS).
+RAY_HEAD_LOST_SECONDS = 10.0
 
 Setup = Callable[[Any], ContextManager]
 Run = Callable[[Any, Any], Any]
@@ -224,9 +231,15 @@ def _run_local(run: Run, item: Any) -> Any:
 _ray_job: dict[str, Any] = {"key": None, "context": ExitStack(), "state": None}
 
 
+class _HeadLost(Exception):
+    """The cluster's head stopped answering: Ray can no longer cancel or shut down."""
+
+
 def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: ExecutorSettings):
     ray, connected_here = _connect(executor)
     pending = {}
+    head = ray.get_runtime_context().gcs_address
+    head_lost = False
     try:
         shared_ref = ray.put(shared)  # once, for every task
         task = ray.remote(_run_ray_task).options(num_cpus=executor.cpus_per_task, num_gpus=executor.gpus_per_task,
@@ -236,9 +249,19 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
             # The reference goes in a list, so that Ray passes it on rather than fetching the input for every task.
             return task.remote(run, setup, [shared_ref], items[index])
 
+        unreachable_since = None
+
         def ready(refs: list) -> list:
-            # Blocks for one result, then takes every other one already there in the same call.
-            return ray.wait(refs, num_returns=1)[0] + ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+            # Waits for one result (checking each second that the head still answers), then
+            # takes every other one already there in the same call.
+            nonlocal unreachable_since
+            while not (done := ray.wait(refs, num_returns=1, timeout=1.0)[0]):
+                if _reachable(head):
+                    unreachable_since = None
+                elif time.monotonic() - (unreachable_since := unreachable_since or time.monotonic()) \
+                        >= RAY_HEAD_LOST_SECONDS:
+                    raise _HeadLost
+            return done + ray.wait(refs, num_returns=len(refs), timeout=0)[0]
 
         for index, ref in _windowed(len(items), RAY_IN_FLIGHT, submit, ready, pending):
             try:
@@ -249,11 +272,16 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
                 raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
                                  "what was finished is kept, a rerun resumes") from None
             yield index, result
+    except _HeadLost:
+        head_lost = True
+        raise ZcnasError(f"the Ray cluster's head at {head} stopped answering mid-run ({RAY_HEAD_LOST_SECONDS:g} s); "
+                         f"{INTERRUPTED} once the cluster is back") from None
     finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        if connected_here:
-            ray.shutdown()
+        if not head_lost:  # without a head, cancelling or shutting down would wait for it
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            if connected_here:
+                ray.shutdown()
 
 
 def check_cluster(executor: ExecutorSettings) -> None:
@@ -281,24 +309,53 @@ def _connect(executor: ExecutorSettings):
     if ray.is_initialized():
         return ray, False
     check_cluster(executor)
-    try:
-        ray.init(address=executor.address, logging_level="ERROR")
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ZcnasError(f"cannot connect to the Ray cluster at {executor.address!r}: {exc}") from None
+    outcome: dict[str, BaseException | None] = {}
+
+    def connect() -> None:
+        try:
+            ray.init(address=executor.address, logging_level="ERROR")
+            outcome["error"] = None
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    # In a thread of its own, so that a connection Ray retries for ever has a limit.
+    connecting = threading.Thread(target=connect, daemon=True)
+    connecting.start()
+    connecting.join(RAY_INIT_SECONDS)
+    if connecting.is_alive():
+        raise ZcnasError(f"no connection to the Ray cluster at {executor.address!r} within {RAY_INIT_SECONDS:g} s: "
+                         "its head answers, but this machine cannot reach the node address it advertises "
+                         "(ray start --node-ip-address on the head sets it)")
+    if isinstance(outcome["error"], (ConnectionError, RuntimeError, ValueError)):
+        raise ZcnasError(f"cannot connect to the Ray cluster at {executor.address!r}: {outcome['error']}") from None
+    if outcome["error"] is not None:
+        raise outcome["error"]
     return ray, True
 
 
-def _check_reachable(address: str) -> None:
-    # Ray retries an unreachable head for a minute or more; a plain connection fails at once.
+def _host_port(address: str) -> tuple[str, int]:
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if host.startswith("[") and host.endswith("]"):  # an IPv6 address, [::1]:6379
         host = host[1:-1]
     if not host or not port.isdigit():
         raise ZcnasError(f"Ray address {address!r} is not 'auto', 'host:port', '[ipv6]:port' or 'ray://host:port'")
+    return host, int(port)
+
+
+def _check_reachable(address: str) -> None:
+    # Ray retries an unreachable head for a minute or more; a plain connection fails at once.
     try:
-        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_SECONDS).close()
+        socket.create_connection(_host_port(address), timeout=RAY_CONNECT_SECONDS).close()
     except OSError as exc:
         raise ZcnasError(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+
+
+def _reachable(address: str) -> bool:
+    try:
+        socket.create_connection(_host_port(address), timeout=2.0).close()
+        return True
+    except OSError:
+        return False
 
 
 def _run_ray_task(run: Run, setup: Setup, shared_box: list, item: Any) -> Any:

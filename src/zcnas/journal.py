@@ -83,10 +83,13 @@ class Journal:
         self._handle.flush()
 
     def close(self) -> None:
-        """Stop appending and give up the lock; the journal stays for a later run to resume."""
+        """Stop appending and give up the lock; the journal stays for a later run to resume,
+        unless it holds no row (a run that failed before its first: nothing to resume)."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if not self.rows and self._lock.held:
+            self.path.unlink(missing_ok=True)  # while still locked, as in remove()
         self._lock.release()
 
     def remove(self) -> None:
@@ -138,6 +141,10 @@ class _Lock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         self.path, self._fd = path, fd
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is None:
