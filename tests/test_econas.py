@@ -459,6 +459,27 @@ def test_resume_after_a_kill_trains_nothing_twice(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(without_timings(resumed), without_timings(uninterrupted), check_exact=True)
 
 
+def test_an_edited_training_file_starts_a_fresh_journal(tmp_path, monkeypatch):
+    # The journal's identity hashes the package's source: here a copy of it, edited between runs.
+    import shutil
+
+    from zcnas import fingerprint
+
+    package = tmp_path / "package"
+    shutil.copytree(fingerprint.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprint, "PACKAGE", package)
+    archs = random_archs(2, seed=9)
+    trained = count_trainings(monkeypatch, crash_after=3)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, archs=archs)
+    with open(package / "econas" / "training.py", "a") as source:
+        source.write("\n# an edit to the training loop\n")
+    with pytest.warns(RuntimeWarning, match="other settings .*differing: code"):
+        run(tmp_path, archs=archs)
+    assert sorted(trained[3:]) == sorted((name, NB201.format(arch)) for name in CONFIGS for arch in archs)
+    assert len(list(tmp_path.glob("table.parquet.*.journal.stale-*.jsonl"))) == 2  # both configs' journals
+
+
 def test_changing_one_config_retrains_only_that_config(tmp_path, monkeypatch):
     archs = random_archs(2, seed=8)
     trained = count_trainings(monkeypatch, crash_after=3)

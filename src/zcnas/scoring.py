@@ -15,24 +15,22 @@ from pathlib import Path
 from typing import Hashable, Iterable
 
 import pandas as pd
-import torch
-from tqdm.auto import tqdm
 
 from .data import Minibatches
 from .device import exact_kernels, resolve_device, synchronize
 from .errors import ZcnasError, check_positive_integer
-from .execution import LOCAL, ExecutorSettings, execute, torch_threads
+from .execution import LOCAL, ExecutorSettings, torch_threads
 from .files import check_table_path, write_table
-from .fingerprint import source_digest
-from .journal import Journal
 from .proxies import check_supported, resolve_proxies, score
 from .proxies.az_nas import with_az_nas
 from .proxies.engine import SPLIT_EFFECT
+from .resumable import ResumableJob
 from .seeding import derive_seed, seeded
 from .spaces import SearchSpace
 
 # The code a score row depends on: a change to any of it makes a journal stale.
 SCORING_CODE = ("proxies", "spaces", "data", "seeding.py", "device.py", "scoring.py")
+SCORES = "scores"  # the job's one journal group
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,8 @@ class ScoringJob:
             check_positive_integer(name, getattr(self, name))
 
     def settings(self) -> dict:
-        """What a journal must match to be resumed: everything that determines a row."""
+        """What a journal must match to be resumed: everything that determines a row, but the
+        code (`SCORING_CODE`) and torch's version, which `ResumableJob` adds."""
         return {
             "space": self.space.name,
             "proxies": list(self.proxies),
@@ -67,8 +66,6 @@ class ScoringJob:
             "seed": self.seed,
             "minibatch": self.batches.convention,
             "batch_sha": self.batches.digest(),
-            "code": source_digest(*SCORING_CODE),
-            "torch": torch.__version__,
             "device_type": resolve_device(self.device).type,
             "threads": self.threads,
             "batch_parts": self.batch_parts,
@@ -140,17 +137,13 @@ def score_architectures(
     archs = list(dict.fromkeys(archs))
     check_space_supports(job.space, job.proxies, job.num_classes, archs[:1])
     names = [job.space.format(arch) for arch in archs]
-    journal = Journal(Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl", job.settings(),
-                      row_keys=("arch", "seconds_total"))
-    try:
-        done = {row["arch"] for row in journal.rows}
-        todo = [arch for arch, name in zip(archs, names) if name not in done]
-        with tqdm(total=len(archs), initial=len(archs) - len(todo), desc=f"scoring {job.space.name}",
-                  unit="arch", disable=not progress) as bar:
-            for _, row in execute(_score_item, todo, job, _scoring_process, workers, executor):
-                journal.append(row)
-                bar.update()
-        rows = {row["arch"]: row for row in reversed(journal.rows)}  # first occurrence wins
+    journal = Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl"
+    with ResumableJob({SCORES: journal}, {SCORES: job.settings()}, SCORING_CODE,
+                      row_keys=("arch", "seconds_total")) as resumable:
+        resumable.run([(SCORES, name, arch) for arch, name in zip(archs, names)], _score_item, job,
+                      _scoring_process, lambda row: (SCORES, row), workers, executor,
+                      desc=f"scoring {job.space.name}", unit="arch", progress=progress)
+        rows = resumable.rows(SCORES)
         # The AZ-NAS aggregate ranks each row among the table's, so it is added over the whole table.
         table = with_az_nas(pd.DataFrame([rows[name] for name in names]))
         split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
@@ -161,9 +154,6 @@ def score_architectures(
         if timings_out is not None:
             write_table(table[["arch", *timing_columns]], timings_out)
         write_table(table.drop(columns=timing_columns) if timings_out is not None else table, out)
-        journal.remove()  # while still locked: no other run can open it in between
-    finally:
-        journal.close()  # releases the lock; a failed run's journal stays for the rerun
     return table
 
 

@@ -14,18 +14,19 @@ from typing import Hashable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..data import DEFAULT_DATA_DIR, load_split
 from ..device import exact_kernels, resolve_device
 from ..errors import ZcnasError, check_positive_integer
-from ..execution import LOCAL, ExecutorSettings, default_workers, execute, torch_threads, worker_position
+from ..execution import LOCAL, ExecutorSettings, default_workers, torch_threads, worker_position
 from ..files import write_table
-from ..journal import Journal
+from ..resumable import ResumableJob
 from . import training
 from .config import TrainingConfig, configs_from_params
 from .data import data_digest, prepare_data
 
+# The code a trained row depends on: a change to any of it makes a journal stale.
+TRAINING_CODE = ("econas", "spaces", "data", "seeding.py", "device.py")
 COLUMNS = ["config", "arch", "epoch", "val_acc", "train_loss", "minibatches", "images", "seconds", "flops"]
 # Wall-clock seconds are a measurement of the machine, not a result (see `train_sample`).
 TIMING_COLUMNS = ["config", "arch", "epoch", "seconds"]
@@ -97,42 +98,27 @@ def train_archs(
     data = {config.name: prepare_data(images, labels, dataset, config, seed, val_fraction)[0] for config in configs}
     out = Path(out)
     digest = data_digest(images, labels)
-    journals = {
-        config.name: Journal(
-            out.with_name(f"{out.name}.{config.name}.journal.jsonl"),
-            {"config": config.fields(), "dataset": dataset, "seed": seed, "val_fraction": val_fraction, "data": digest},
-            row_keys=("arch", "rows"),
-        )
-        for config in configs
-    }
-    try:
-        done = {(name, row["arch"]) for name, journal in journals.items() for row in journal.rows}
-        todo = [(config.name, arch) for arch in archs for config in configs
-                if (config.name, training.SPACE.format(arch)) not in done]
-        total = len(archs) * len(configs)
-        with tqdm(total=total, initial=total - len(todo), desc="reduced training", unit="net",
-                  disable=not progress) as bar:
-            # Epoch bars of their own where a worker has a line for them: not from Ray's workers.
-            shared = ({config.name: config for config in configs}, data, seed, str(torch_device), threads_per_worker,
-                      progress and executor.backend == "local")
-            for _, (config_name, arch_name, rows) in execute(_train_item, todo, shared, _training_process, workers,
-                                                             executor):
-                journals[config_name].append({"arch": arch_name, "rows": rows})
-                bar.set_postfix(last=config_name)
-                bar.update()
-    finally:
-        for journal in journals.values():
-            journal.close()
-    rows = []
-    for config in configs:
-        trained = {record["arch"]: record["rows"] for record in journals[config.name].rows}
-        rows.extend(row for name in names for row in trained[name])
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    if timings_out is not None:
-        write_table(table[TIMING_COLUMNS], timings_out)
-    write_table(table.drop(columns="seconds") if timings_out is not None else table, out)
-    for journal in journals.values():
-        journal.remove()
+    journals = {config.name: out.with_name(f"{out.name}.{config.name}.journal.jsonl") for config in configs}
+    settings = {config.name: {"config": config.fields(), "dataset": dataset, "seed": seed, "val_fraction": val_fraction,
+                              "data": digest, "device_type": torch_device.type,
+                              "threads": threads_per_worker}
+                for config in configs}
+    with ResumableJob(journals, settings, TRAINING_CODE, row_keys=("arch", "rows")) as resumable:
+        tasks = [(config.name, training.SPACE.format(arch), (config.name, arch)) for arch in archs for config in configs]
+        # Epoch bars of their own where a worker has a line for them: not from Ray's workers.
+        shared = ({config.name: config for config in configs}, data, seed, str(torch_device), threads_per_worker,
+                  progress and executor.backend == "local")
+        resumable.run(tasks, _train_item, shared, _training_process,
+                      lambda result: (result[0], {"arch": result[1], "rows": result[2]}), workers, executor,
+                      desc="reduced training", unit="net", progress=progress)
+        rows = []
+        for config in configs:
+            trained = {name: record["rows"] for name, record in resumable.rows(config.name).items()}
+            rows.extend(row for name in names for row in trained[name])
+        table = pd.DataFrame(rows, columns=COLUMNS)
+        if timings_out is not None:
+            write_table(table[TIMING_COLUMNS], timings_out)
+        write_table(table.drop(columns="seconds") if timings_out is not None else table, out)
     return table
 
 
