@@ -84,7 +84,7 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=200)
     parser.add_argument("--scaling-cells", type=int, default=40, help="cells for the one- vs two-node comparison")
     parser.add_argument("--proxies", default="paper", help="proxy names or groups, comma-separated")
-    parser.add_argument("--overhead-items", default="100,1000,5000")
+    parser.add_argument("--overhead-items", default="1000,10000,50000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", default="backends,nodes,overhead",
                         help="what to measure: backends (a, b), nodes (c), overhead (d)")

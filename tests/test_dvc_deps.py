@@ -75,9 +75,19 @@ def stage_modules(script: Path) -> dict[str, Path]:
 
 
 def params_reads(path: Path) -> set[str]:
-    """Dotted params keys read as `params.<field>[.<field>]` in `path`."""
+    """Dotted params keys read as `params.<field>[.<field>]` in `path`.
+
+    Each attribute chain counts whole, at its outermost node: `params.search.budget` reads
+    `search.budget`, while `config = params.search` reads the whole section `search` (its
+    keys are read later through `config`, which this cannot follow), so the stage must list
+    the section, not some of its keys.
+    """
+    tree = ast.parse(path.read_text())
+    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     reads = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in inner:
+            continue
         chain, current = [], node
         while isinstance(current, ast.Attribute):
             chain.append(current.attr)
@@ -95,8 +105,7 @@ def params_reads(path: Path) -> set[str]:
             fields = getattr(annotation, "model_fields", {})
         if key:
             reads.add(".".join(key))
-    # A longer chain is read through its prefix: keep only the longest reads.
-    return {key for key in reads if not any(other.startswith(key + ".") for other in reads)}
+    return reads
 
 
 def stage_script(stage: dict) -> Path:
@@ -106,6 +115,14 @@ def stage_script(stage: dict) -> Path:
 def covered(path: Path, deps: list[str]) -> bool:
     relative = path.relative_to(REPO).as_posix()
     return any(relative == dep or relative.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def test_a_whole_section_read_counts_as_the_section(tmp_path):
+    # Its keys are read later through `config`: the stage must list the section itself.
+    source = tmp_path / "stage.py"
+    source.write_text("config = params.search\nbudget = params.search.budget\nsample = params.score.sample\n"
+                      "everything = params.section('econas')\n")
+    assert params_reads(source) == {"search", "search.budget", "score.sample"}
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
