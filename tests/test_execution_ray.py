@@ -4,6 +4,7 @@ retried, and a cluster that cannot be reached is named before any work."""
 
 import itertools
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -91,6 +92,18 @@ def compare_scores(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
     assert sorted(actual["arch"]) == sorted(expected["arch"])  # one row per cell, none twice
     pd.testing.assert_frame_equal(expected.set_index("arch")[SCORE_COLUMNS],
                                   actual.set_index("arch")[SCORE_COLUMNS].loc[expected["arch"]], check_exact=True)
+
+
+def test_a_long_job_goes_in_chunks_and_every_item_comes_back_once_with_its_index(ray_cluster, monkeypatch):
+    import zcnas.execution as execution
+
+    monkeypatch.setattr(execution, "RAY_IN_FLIGHT", 4)  # 50 items: chunks of 3 (RAY_CHUNK), 4 in flight
+    monkeypatch.setattr(execution, "RAY_CHUNK", 3)
+    items = list(range(100, 150))
+    # operator.add(state, item): a job every Ray worker can import.
+    results = list(execute(operator.add, items, shared=7, executor=on_ray(ray_cluster)))
+    assert sorted(index for index, _ in results) == list(range(50))
+    assert dict(results) == {index: item + 7 for index, item in enumerate(items)}
 
 
 def test_scoring_20_cells_on_ray_equals_the_local_backend(ray_cluster, tmp_path):

@@ -36,6 +36,9 @@ ORPHAN_CHECK_SECONDS = 0.5
 # number of items, with hundreds of thousands of them (bench/scaling.py, part overhead).
 LOCAL_IN_FLIGHT_PER_WORKER = 4
 RAY_IN_FLIGHT = 1000
+# Items per Ray task, at most: a task costs the driver about a millisecond, so a long job
+# sends its items in chunks (as many as RAY_IN_FLIGHT tasks hold, up to this many each).
+RAY_CHUNK = 16
 # Seconds to wait for a Ray head's port before giving up on it.
 RAY_CONNECT_SECONDS = 10.0
 # Seconds ray.init may take: a head whose advertised node address this machine cannot
@@ -245,9 +248,12 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
         task = ray.remote(_run_ray_task).options(num_cpus=executor.cpus_per_task, num_gpus=executor.gpus_per_task,
                                                  max_retries=executor.max_retries)
 
-        def submit(index: int):
+        chunk = min(RAY_CHUNK, max(1, len(items) // RAY_IN_FLIGHT))
+        starts = range(0, len(items), chunk)
+
+        def submit(number: int):
             # The reference goes in a list, so that Ray passes it on rather than fetching the input for every task.
-            return task.remote(run, setup, [shared_ref], items[index])
+            return task.remote(run, setup, [shared_ref], items[starts[number]:starts[number] + chunk])
 
         unreachable_since = None
 
@@ -263,15 +269,15 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
                     raise _HeadLost
             return done + ray.wait(refs, num_returns=len(refs), timeout=0)[0]
 
-        for index, ref in _windowed(len(items), RAY_IN_FLIGHT, submit, ready, pending):
+        for number, ref in _windowed(len(starts), RAY_IN_FLIGHT, submit, ready, pending):
             try:
-                result = ray.get(ref)
+                results = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
                 raise exc.cause from None  # the task's own exception, as a local worker raises it
             except ray.exceptions.RayError as exc:
                 raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
                                  "what was finished is kept, a rerun resumes") from None
-            yield index, result
+            yield from enumerate(results, start=starts[number])
     except _HeadLost:
         head_lost = True
         raise ZcnasError(f"the Ray cluster's head at {head} stopped answering mid-run ({RAY_HEAD_LOST_SECONDS:g} s); "
@@ -358,7 +364,7 @@ def _reachable(address: str) -> bool:
         return False
 
 
-def _run_ray_task(run: Run, setup: Setup, shared_box: list, item: Any) -> Any:
+def _run_ray_task(run: Run, setup: Setup, shared_box: list, chunk: list) -> list:
     import ray
 
     (shared_ref,) = shared_box
@@ -367,4 +373,4 @@ def _run_ray_task(run: Run, setup: Setup, shared_box: list, item: Any) -> Any:
         _ray_job["key"] = None
         _ray_job["state"] = _ray_job["context"].enter_context(setup(ray.get(shared_ref)))
         _ray_job["key"] = shared_ref.hex()
-    return run(_ray_job["state"], item)
+    return [run(_ray_job["state"], item) for item in chunk]
