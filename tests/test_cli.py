@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import zcnas.data
 from zcnas import cli
 from zcnas.cli import main
 
@@ -48,7 +49,7 @@ def no_data_loading(monkeypatch):
     def must_not_load(*args, **kwargs):
         raise AssertionError("data loaded before the arguments were checked")
 
-    monkeypatch.setattr(cli, "load_minibatches", must_not_load)
+    monkeypatch.setattr(zcnas.data, "load_minibatches", must_not_load)
 
 
 def files_under(root: Path) -> list[str]:
@@ -497,3 +498,14 @@ def test_ctrl_c_ends_a_scoring_run_in_one_line_and_the_rerun_resumes(score, synt
     code, _ = score(*argv)
     assert code == 0 and not journal.exists()
     assert pd.read_csv(out)["arch"].tolist() == [NB201.format(cell) for cell in NB201.all()[:200]]
+
+
+def test_help_version_and_the_light_modules_start_without_torch():
+    probe = ("import sys\nfrom zcnas.cli import main\n"
+             "for argv in (['--help'], ['--version'], ['ui', '--help'], ['pipeline', '--help']):\n"
+             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+             "import zcnas, zcnas.errors, zcnas.journal\n"
+             "print('torch' in sys.modules, file=sys.stderr)\n"
+             "zcnas.score\nprint('torch' in sys.modules, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stderr.split() == ["False", "True"]  # the proxy API loads it when first used

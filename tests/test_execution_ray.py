@@ -97,7 +97,7 @@ def compare_scores(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
 def test_a_long_job_goes_in_chunks_and_every_item_comes_back_once_with_its_index(ray_cluster, monkeypatch):
     import zcnas.execution as execution
 
-    monkeypatch.setattr(execution, "RAY_IN_FLIGHT", 4)  # 50 items: chunks of 3 (RAY_CHUNK), 4 in flight
+    monkeypatch.setattr(execution, "RAY_CHUNKED_FROM", 4)  # 50 items: chunks of 3 (RAY_CHUNK)
     monkeypatch.setattr(execution, "RAY_CHUNK", 3)
     items = list(range(100, 150))
     # operator.add(state, item): a job every Ray worker can import.
@@ -116,7 +116,7 @@ def test_scoring_20_cells_on_ray_equals_the_local_backend(ray_cluster, tmp_path)
 
 
 def worker_pids(raylet_pid: int) -> list[int]:
-    """Processes of the raylet `raylet_pid` running a task of the backend now."""
+    """Processes of the raylet `raylet_pid` whose actor runs a chunk of the backend's items now."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -126,7 +126,7 @@ def worker_pids(raylet_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
             continue
-        if int(stat.rsplit(") ", 1)[1].split()[1]) == raylet_pid and b"_run_ray_task" in command:
+        if int(stat.rsplit(") ", 1)[1].split()[1]) == raylet_pid and b"_RayWorker.run" in command:
             found.append(int(entry.name))
     return found
 

@@ -1,7 +1,23 @@
-"""zcnas: zero-cost proxies for lightweight neural architecture search."""
+"""zcnas: zero-cost proxies for lightweight neural architecture search.
 
-from .proxies import PAPER_PROXIES, Scores, proxy_names, register, score
-from .spaces import get_space
+The proxy API is imported on first use (PEP 562), so that importing a light module
+(`zcnas.errors`, `zcnas.cli` for `--help`) does not load torch and every proxy.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
-__all__ = ["PAPER_PROXIES", "Scores", "get_space", "proxy_names", "register", "score", "__version__"]
+# Public name -> the submodule that defines it.
+_API = {"PAPER_PROXIES": "proxies", "Scores": "proxies", "proxy_names": "proxies", "register": "proxies",
+        "score": "proxies", "get_space": "spaces"}
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'zcnas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

@@ -1,4 +1,9 @@
-"""The `zcnas` command line."""
+"""The `zcnas` command line.
+
+Only the chosen command's options are built, and torch, the proxies and the data code
+are imported by the commands that use them: `zcnas --help`, `--version`, `pipeline`
+and `ui` start without loading torch.
+"""
 
 import argparse
 import json
@@ -9,20 +14,14 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS, dataset_info, load_minibatches
-from .device import resolve_device
 from .errors import INTERRUPTED, ZcnasError, choice_error
-from .execution import BACKENDS, ExecutorSettings, check_cluster, torch_threads
-from .files import check_table_path
 from .pipeline.profile import RUNS_DIR, RunFailed, quick_run
-from .proxies import GROUPS, proxy_names, resolve_proxies
-from .scoring import ScoringJob, score_architectures, score_one
-from .spaces import get_space, space_names
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((token for token in argv if not token.startswith("-")), None)
+    args = _parser(command).parse_args(argv)
     try:
         return args.run(args)
     except RunFailed as exc:  # the failing step's own output is already on the terminal
@@ -59,7 +58,12 @@ def _version() -> str:
         return __version__
 
 
-def _parser() -> argparse.ArgumentParser:
+ALL_COMMANDS = "*"
+
+
+def _parser(command: str | None = ALL_COMMANDS) -> argparse.ArgumentParser:
+    """The command line, with the options of `command` (None: of none; the command list
+    of `zcnas --help` needs no options)."""
     parser = argparse.ArgumentParser(prog="zcnas", description="Zero-cost proxies for neural architecture search.",
                                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
@@ -72,42 +76,8 @@ def _parser() -> argparse.ArgumentParser:
                     "--out TABLE; resumable). Every proxy on every NB201 cell, split in slices over machines: "
                     "zcnas score --all-cells --proxies all --cells 0:4000 --out part0.parquet (docs/cli.md).",
     )
-    score.add_argument("--space", default="nb201", help=f"search space: {', '.join(space_names())}")
-    score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
-    which = score.add_mutually_exclusive_group(required=True)
-    which.add_argument("--arch", help="one architecture: an NB201 string or an NB101 spec as JSON")
-    which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' starts a comment line)")
-    which.add_argument("--all-cells", action="store_true",
-                       help="every cell of the space in its own order (NB201: all 15,625); needs --out")
-    score.add_argument("--cells", metavar="START:STOP",
-                       help="score only this slice of the listed cells (0-based, STOP excluded, either may be left "
-                            "out), e.g. one machine's share of --all-cells (default: all of them)")
-    score.add_argument("--proxies", default="paper",
-                       help=f"comma-separated proxies ({', '.join(proxy_names())}) or groups ("
-                            + ", ".join(f"{name}: {group.description}" for name, group in GROUPS.items()) + ")")
-    score.add_argument("--batch-size", type=int, default=64, help="images per minibatch")
-    score.add_argument("--dataload", default="random", help=f"minibatch selection: {', '.join(METHODS)}")
-    score.add_argument("--minibatch", default="per_arch", choices=CONVENTIONS,
-                       help="per_arch: a fresh seeded batch per architecture, as the paper's code; shared: one for all")
-    score.add_argument("--seed", type=int, default=42,
-                       help="seed of each architecture's initial weights and of the minibatch draw")
-    score.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    score.add_argument("--out", type=Path,
-                       help="output table (.parquet or .csv); required with --archs, refused with --arch")
-    score.add_argument("--workers", type=int, default=1, help="local processes scoring in parallel")
-    score.add_argument("--executor", default="local", help=f"where --archs are scored: {', '.join(BACKENDS)} "
-                                                           "(the scores are the same)")
-    score.add_argument("--address", default="auto", help="--executor ray: the cluster, auto, host:port or ray://host:port")
-    score.add_argument("--cpus-per-task", type=float, default=1.0, help="--executor ray: CPUs each task reserves")
-    score.add_argument("--gpus-per-task", type=float, default=0.0,
-                       help="--executor ray: GPUs each task reserves (a fraction shares one)")
-    score.add_argument("--max-retries", type=int, default=3,
-                       help="--executor ray: times a task is rerun when its worker process dies")
-    score.add_argument("--threads-per-worker", type=int, default=1,
-                       help="torch threads per worker (part of a score's identity: float sums round per thread split)")
-    score.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                       help="where datasets are looked for (then $ZCNAS_MIRROR, then downloaded)")
-    score.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    if command in (ALL_COMMANDS, "score"):  # its help lists the proxies, which imports them (and torch)
+        _score_options(score)
     score.set_defaults(run=_score)
 
     pipeline = commands.add_parser(
@@ -135,6 +105,50 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000, help="port the UI listens on")
     ui.set_defaults(run=_ui)
     return parser
+
+
+def _score_options(score: argparse.ArgumentParser) -> None:
+    from .data import CONVENTIONS, DEFAULT_DATA_DIR, METHODS
+    from .execution import BACKENDS
+    from .proxies import GROUPS, proxy_names
+    from .spaces import space_names
+
+    score.add_argument("--space", default="nb201", help=f"search space: {', '.join(space_names())}")
+    score.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16-120")
+    which = score.add_mutually_exclusive_group(required=True)
+    which.add_argument("--arch", help="one architecture: an NB201 string or an NB101 spec as JSON")
+    which.add_argument("--archs", type=Path, help="a text file with one architecture per line ('#' starts a comment line)")
+    which.add_argument("--all-cells", action="store_true",
+                       help="every cell of the space in its own order (NB201: all 15,625); needs --out")
+    score.add_argument("--cells", metavar="START:STOP",
+                       help="score only this slice of the listed cells (0-based, STOP excluded, either may be left "
+                            "out), e.g. one machine's share of --all-cells (default: all of them)")
+    score.add_argument("--proxies", default="paper",
+                       help=f"comma-separated proxies ({', '.join(proxy_names())}) or groups ("
+                            + ", ".join(f"{name}: {group.description}" for name, group in GROUPS.items()) + ")")
+    score.add_argument("--batch-size", type=int, default=64, help="images per minibatch")
+    score.add_argument("--dataload", default="random", help=f"minibatch selection: {', '.join(METHODS)}")
+    score.add_argument("--minibatch", default="per_arch", choices=CONVENTIONS,
+                       help="per_arch: a fresh seeded batch per architecture, as the paper's code; shared: one for all")
+    score.add_argument("--seed", type=int, default=42,
+                       help="seed of each architecture's initial weights and of the minibatch draw")
+    score.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    score.add_argument("--out", type=Path,
+                       help="output table (.parquet or .csv); required with --archs, refused with --arch")
+    score.add_argument("--workers", type=int, default=1, help="local processes scoring in parallel")
+    score.add_argument("--executor", default="local", help=f"where --archs are scored: {', '.join(BACKENDS)} "
+                                                           "(the scores are the same)")
+    score.add_argument("--address", default="auto", help="--executor ray: the cluster, auto, host:port or ray://host:port")
+    score.add_argument("--cpus-per-task", type=float, default=1.0, help="--executor ray: CPUs each actor reserves")
+    score.add_argument("--gpus-per-task", type=float, default=0.0,
+                       help="--executor ray: GPUs each actor reserves (a fraction shares one)")
+    score.add_argument("--max-retries", type=int, default=3,
+                       help="--executor ray: times an actor is restarted (its work rerun) when its worker process dies")
+    score.add_argument("--threads-per-worker", type=int, default=1,
+                       help="torch threads per worker (part of a score's identity: float sums round per thread split)")
+    score.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                       help="where datasets are looked for (then $ZCNAS_MIRROR, then downloaded)")
+    score.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _pipeline(args: argparse.Namespace) -> int:
@@ -169,6 +183,14 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from .data import METHODS, dataset_info, load_minibatches
+    from .device import resolve_device
+    from .execution import ExecutorSettings, check_cluster, torch_threads
+    from .files import check_table_path
+    from .proxies import resolve_proxies
+    from .scoring import ScoringJob, score_architectures, score_one
+    from .spaces import get_space
+
     # Every argument is checked before data is loaded or anything is written, so a
     # mistake costs neither hours of scoring nor leftover files.
     space = get_space(args.space)

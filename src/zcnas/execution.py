@@ -1,4 +1,4 @@
-"""Running a long job's work items: in this process, in local worker processes, or as Ray tasks.
+"""Running a long job's work items: in this process, in local worker processes, or on Ray actors.
 
 Every long job (scoring, reduced training, search runs) hands its items to `execute`,
 which yields `(index of the item, result)` as results complete; the caller alone
@@ -11,6 +11,7 @@ value `run(state, item)` reads for every item. In this process the context is le
 when the job ends, so that the caller's settings are restored.
 """
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -31,13 +32,14 @@ from .errors import INTERRUPTED, ZcnasError, check_positive_integer, choice_erro
 BACKENDS = ("local", "ray")
 # How often a local worker checks that its driver is alive: a killed driver's workers stop within it.
 ORPHAN_CHECK_SECONDS = 0.5
-# Items submitted ahead of their results (both backends keep such a window): enough to
-# keep every worker busy, few enough that waiting on them stays cheap, and flat in the
-# number of items, with hundreds of thousands of them (bench/scaling.py, part overhead).
+# Work submitted ahead of its results, per local worker or Ray actor (both backends keep
+# such a window): enough to keep every worker busy, few enough that waiting on it stays
+# cheap and flat in the number of items (bench/scaling.py, part overhead).
 LOCAL_IN_FLIGHT_PER_WORKER = 4
-RAY_IN_FLIGHT = 1000
-# Items per Ray task, at most: a task costs the driver about a millisecond, so a long job
-# sends its items in chunks (as many as RAY_IN_FLIGHT tasks hold, up to this many each).
+RAY_IN_FLIGHT_PER_ACTOR = 2
+# A call to a Ray actor costs the driver about a millisecond: a job of more than
+# RAY_CHUNKED_FROM items sends them in chunks of up to RAY_CHUNK items per call.
+RAY_CHUNKED_FROM = 1000
 RAY_CHUNK = 16
 # Seconds to wait for a Ray head's port before giving up on it.
 RAY_CONNECT_SECONDS = 10.0
@@ -55,9 +57,10 @@ Run = Callable[[Any, Any], Any]
 @dataclass(frozen=True)
 class ExecutorSettings:
     """Where work runs. `local`: worker processes on this machine (their number is the
-    caller's `workers`). `ray`: Ray tasks on the cluster at `address` (`auto`, `host:port`
+    caller's `workers`). `ray`: Ray actors on the cluster at `address` (`auto`, `host:port`
     or `ray://host:port`), each reserving `cpus_per_task` CPUs and `gpus_per_task` GPUs
-    (fractions share one) and retried `max_retries` times when its worker process dies."""
+    (fractions share one), restarted (and its work retried) `max_retries` times when its
+    worker process dies."""
 
     backend: str = "local"
     address: str = "auto"
@@ -154,7 +157,7 @@ def torch_threads(count: int):
 
 def worker_position() -> int | None:
     """This local worker's number (1, 2, ...), for a progress bar of its own below the
-    job's; None in the calling process or a Ray task, where no bar has a line of its own."""
+    job's; None in the calling process or a Ray actor, where no bar has a line of its own."""
     return _worker_position
 
 
@@ -226,12 +229,35 @@ def _run_local(run: Run, item: Any) -> Any:
     return run(_worker_state, item)
 
 
-# --- Ray tasks ---------------------------------------------------------------------------
+# --- Ray actors ---------------------------------------------------------------------------
 
-# The job a Ray worker process last ran: its shared input's object id, its setup's
-# context and state. A worker runs many tasks of a job, and sets up (and fetches the
-# shared input) once; the context is left when a task of another job comes.
-_ray_job: dict[str, Any] = {"key": None, "context": ExitStack(), "state": None}
+class _RayWorker:
+    """One of a job's Ray actors, each holding one task's resources: it enters the job's
+    setup once, then runs the chunks of items it is given. One whose worker process dies
+    is replaced by the driver, which sends its chunks again (Ray's own actor restarts
+    would warn on every job that the shared input is a constructor argument)."""
+
+    def __init__(self, setup: Setup, shared: Any):
+        self._context = ExitStack()
+        self._state = self._context.enter_context(setup(shared))
+
+    def run(self, run: Run, chunk: list) -> list:
+        return [run(self._state, item) for item in chunk]
+
+
+@functools.cache
+def _ray_worker_class():
+    import ray
+
+    return ray.remote(_RayWorker)  # wrapped once per process, not once per job
+
+
+def _actor_count(ray, executor: ExecutorSettings) -> int:
+    """As many actors as the cluster holds of the executor's size (at least one)."""
+    resources = ray.cluster_resources()
+    fits = [resources.get(name, 0.0) / need for name, need in (("CPU", executor.cpus_per_task),
+                                                              ("GPU", executor.gpus_per_task)) if need > 0]
+    return max(1, int(min(fits)))
 
 
 class _HeadLost(Exception):
@@ -240,20 +266,29 @@ class _HeadLost(Exception):
 
 def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: ExecutorSettings):
     ray, connected_here = _connect(executor)
-    pending = {}
+    pending, actors = {}, []
     head = ray.get_runtime_context().gcs_address
     head_lost = False
     try:
-        shared_ref = ray.put(shared)  # once, for every task
-        task = ray.remote(_run_ray_task).options(num_cpus=executor.cpus_per_task, num_gpus=executor.gpus_per_task,
-                                                 max_retries=executor.max_retries)
-
-        chunk = min(RAY_CHUNK, max(1, len(items) // RAY_IN_FLIGHT))
+        shared_ref = ray.put(shared)  # once, for every actor
+        chunk = min(RAY_CHUNK, max(1, len(items) // RAY_CHUNKED_FROM))
         starts = range(0, len(items), chunk)
 
-        def submit(number: int):
-            # The reference goes in a list, so that Ray passes it on rather than fetching the input for every task.
-            return task.remote(run, setup, [shared_ref], items[starts[number]:starts[number] + chunk])
+        def start_actor():
+            return _ray_worker_class().options(num_cpus=executor.cpus_per_task,
+                                               num_gpus=executor.gpus_per_task).remote(setup, shared_ref)
+
+        actors = [start_actor() for _ in range(min(_actor_count(ray, executor), len(starts)))]
+        # Chunks go to the actor with the fewest under way (RAY_IN_FLIGHT_PER_ACTOR: one
+        # running, one queued), so a slow chunk holds up no queue of others behind it.
+        load, sent_to, reruns = [0] * len(actors), {}, {}
+
+        def submit(number: int, slot: int | None = None):
+            slot = load.index(min(load)) if slot is None else slot
+            load[slot] += 1
+            ref = actors[slot].run.remote(run, items[starts[number]:starts[number] + chunk])
+            sent_to[ref] = (slot, actors[slot])
+            return ref
 
         unreachable_since = None
 
@@ -267,25 +302,43 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
                 elif time.monotonic() - (unreachable_since := unreachable_since or time.monotonic()) \
                         >= RAY_HEAD_LOST_SECONDS:
                     raise _HeadLost
-            return done + ray.wait(refs, num_returns=len(refs), timeout=0)[0]
+            done = list(dict.fromkeys(done + ray.wait(refs, num_returns=len(refs), timeout=0)[0]))
+            for ref in done:
+                load[sent_to[ref][0]] -= 1
+            return done
 
-        for number, ref in _windowed(len(starts), RAY_IN_FLIGHT, submit, ready, pending):
+        for number, ref in _windowed(len(starts), RAY_IN_FLIGHT_PER_ACTOR * len(actors), submit, ready, pending):
+            slot, actor = sent_to.pop(ref)
             try:
                 results = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
-                raise exc.cause from None  # the task's own exception, as a local worker raises it
+                raise exc.cause from None  # the item's own exception, as a local worker raises it
+            except ray.exceptions.RayActorError as exc:
+                if not _reachable(head):  # the actor is gone with the head's node
+                    raise _HeadLost from None
+                # Its worker process died: a new actor takes its place (once for all its chunks),
+                # and the chunk is sent again, up to max_retries times.
+                reruns[number] = reruns.get(number, 0) + 1
+                if reruns[number] > executor.max_retries:
+                    raise ZcnasError(f"Ray lost the worker of a chunk {reruns[number]} times "
+                                     f"({type(exc).__name__}): {exc}; what was finished is kept, a rerun resumes") \
+                        from None
+                if actors[slot] is actor:
+                    actors[slot] = start_actor()
+                pending[submit(number, slot)] = number
+                continue
             except ray.exceptions.RayError as exc:
-                raise ZcnasError(f"Ray lost a task after {executor.max_retries} retries ({type(exc).__name__}): {exc}; "
-                                 "what was finished is kept, a rerun resumes") from None
+                raise ZcnasError(f"Ray failed ({type(exc).__name__}): {exc}; what was finished is kept, "
+                                 "a rerun resumes") from None
             yield from enumerate(results, start=starts[number])
     except _HeadLost:
         head_lost = True
         raise ZcnasError(f"the Ray cluster's head at {head} stopped answering mid-run ({RAY_HEAD_LOST_SECONDS:g} s); "
                          f"{INTERRUPTED} once the cluster is back") from None
     finally:
-        if not head_lost:  # without a head, cancelling or shutting down would wait for it
-            for ref in pending:
-                ray.cancel(ref, force=True)
+        if not head_lost:  # without a head, stopping actors or shutting down would wait for it
+            for actor in actors:
+                ray.kill(actor)
             if connected_here:
                 ray.shutdown()
 
@@ -362,15 +415,3 @@ def _reachable(address: str) -> bool:
         return True
     except OSError:
         return False
-
-
-def _run_ray_task(run: Run, setup: Setup, shared_box: list, chunk: list) -> list:
-    import ray
-
-    (shared_ref,) = shared_box
-    if _ray_job["key"] != shared_ref.hex():
-        _ray_job["context"].close()
-        _ray_job["key"] = None
-        _ray_job["state"] = _ray_job["context"].enter_context(setup(ray.get(shared_ref)))
-        _ray_job["key"] = shared_ref.hex()
-    return [run(_ray_job["state"], item) for item in chunk]

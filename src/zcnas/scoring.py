@@ -120,7 +120,7 @@ def score_architectures(
     stage's outputs before rerunning it) as they complete; a rerun with the same
     job skips them. The table, written atomically at the end, has exactly one row per
     architecture, in the order given. `workers` processes of `job.threads` torch
-    threads each score in parallel (or Ray tasks, with a `ray` executor); the table
+    threads each score in parallel (or Ray actors, with a `ray` executor); the table
     depends neither on their number nor on the backend.
 
     A table holding the four AZ-NAS components (group `az_nas`) also gets their

@@ -320,7 +320,7 @@ class Nb101Params(Section):
 
 class ExecutorParams(Section):
     """Where the long stages (score, score_space, score_nb101, econas, search) run their
-    work: `local` processes (`workers` of them) or Ray tasks; checked by zcnas.execution.
+    work: `local` processes (`workers` of them) or Ray actors; checked by zcnas.execution.
     No setting changes a result (tests/test_execution.py)."""
 
     backend: str = "local"

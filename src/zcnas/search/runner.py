@@ -55,7 +55,7 @@ def run_variants(variants: Sequence[str | SearchConfig], benchmark: Benchmark,
     several weight seeds), of which run r of every variant reads `replicate_of(r, len)`.
     `budget` is one number or one per algorithm (e.g. {"rs": 300, "bp": 100}). All
     settings are checked before any run starts. The runs go to `workers` processes (or
-    Ray tasks, with a `ray` executor); the curves do not depend on either.
+    Ray actors, with a `ray` executor); the curves do not depend on either.
     """
     configs = [parse_variant(variant) if isinstance(variant, str) else variant for variant in variants]
     names = [variant_name(config) for config in configs]

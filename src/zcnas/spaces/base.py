@@ -5,20 +5,21 @@ string is what tables store in their `arch` column and `parse` reads back.
 """
 
 import random
-from typing import Any, Hashable, Protocol
+from typing import TYPE_CHECKING, Any, Hashable, Protocol
 
-from torch import nn
+if TYPE_CHECKING:  # for annotations only: listing the spaces needs no torch
+    from torch import nn
 
 
 class FeatureNetwork(Protocol):
     """What `SearchSpace.build` returns: a module that also names its feature modules."""
 
-    def feature_modules(self) -> dict[str, nn.Module]:
+    def feature_modules(self) -> "dict[str, nn.Module]":
         """name -> module whose output is a feature map: `stage1`, `stage2`, ... the end of
         each stage (before any reduction to the next), in order, and `pre_pool`, the map
         global pooling reads (for a proxy hooking them; see `zcnas.proxies.passes.tools`)."""
 
-    def blocks(self) -> list[nn.Module]:
+    def blocks(self) -> "list[nn.Module]":
         """The modules that, run in turn on the input, give the features before the head:
         the stem and each cell (block-wise proxies such as AZ-NAS read every output)."""
 
