@@ -492,16 +492,16 @@ def test_the_state_of_the_art_table_ranks_methods_and_flags_unexplained_gaps():
 
 
 def test_the_az_nas_column_is_evaluated_when_its_components_are_scored_costing_their_seconds():
-    from zcnas.evaluation import with_set_level_columns
+    from zcnas.proxies import with_aggregate_names
     from zcnas.proxies.az_nas import COMPONENTS
 
-    assert with_set_level_columns(["synflow"]) == ["synflow"]
-    assert with_set_level_columns([*COMPONENTS, "synflow"]) == [*COMPONENTS, "synflow", "az_nas"]
+    assert with_aggregate_names(["synflow"]) == ["synflow"]
+    assert with_aggregate_names([*COMPONENTS, "synflow"]) == [*COMPONENTS, "synflow", "az_nas"]
     truth = pd.DataFrame({"arch": list("abcd"), "test_acc": [1.0, 2.0, 3.0, 4.0]})
     scores = pd.DataFrame({"arch": list("abcd"), "az_nas": [-3.0, -2.0, -1.0, 0.0],
                            **{c: [1.0, 2.0, 3.0, 4.0] for c in COMPONENTS},
                            **{f"seconds_{c}": [1.0, 1.0, 1.0, 1.0] for c in COMPONENTS}})
-    report = evaluate_dataset(scores, truth, with_set_level_columns(list(COMPONENTS)), vote=None, ensemble=None,
+    report = evaluate_dataset(scores, truth, with_aggregate_names(list(COMPONENTS)), vote=None, ensemble=None,
                               resamples=0)
     assert report["az_nas"]["spearman_test"] == pytest.approx(1.0)
     assert report["az_nas"]["seconds_per_arch"] == pytest.approx(4.0)

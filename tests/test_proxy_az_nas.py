@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import zcnas
-from zcnas.proxies import GROUPS, PROXIES, resolve_proxies
-from zcnas.proxies.az_nas import COMPONENTS, az_nas_scores, isotropy, progressivity, trainability, with_az_nas
+from zcnas.proxies import GROUPS, PROXIES, resolve_proxies, with_aggregates
+from zcnas.proxies.az_nas import COMPONENTS, az_nas_scores, isotropy, progressivity, trainability
 from zcnas.proxies.passes.az_nas import INPUT_SEED, covariance_eigenvalues
 from zcnas.scoring import score_architectures
 from zcnas.spaces.nb101 import NB101
@@ -153,9 +153,9 @@ def test_aggregate_sums_log_ranks_with_ties_averaged_and_nan_last():
     expected = [log(1) + log(2.5) + log(1) + log(1), log(2) + log(2.5) + log(3) + log(3),
                 log(3) + log(1) + log(2) + log(2)]
     assert az_nas_scores(table).tolist() == pytest.approx(expected)
-    assert with_az_nas(table)["az_nas"].tolist() == pytest.approx(expected)
+    assert with_aggregates(table)["az_nas"].tolist() == pytest.approx(expected)
     # Without all four components there is no aggregate.
-    assert "az_nas" not in with_az_nas(table.drop(columns="az_complexity"))
+    assert "az_nas" not in with_aggregates(table.drop(columns="az_complexity"))
 
 
 def test_scored_table_gets_the_aggregate_column(tmp_path):
@@ -225,3 +225,24 @@ def test_a_split_batch_sums_the_statistics_over_its_parts():
         split = zcnas.score(net, BATCH, names, parts=2, warn_on_split=False)
         assert split.parts == 2
         assert [split[name] for name in names] == pytest.approx([whole[name] for name in names], rel=1e-9)
+
+
+def test_an_aggregate_is_one_registration_that_drives_group_columns_and_cost(monkeypatch):
+    from zcnas.proxies import registry
+
+    monkeypatch.setattr(registry, "AGGREGATES", dict(registry.AGGREGATES))
+    monkeypatch.setattr(registry, "GROUPS", dict(registry.GROUPS))
+
+    @registry.register_aggregate("sum_of_two", ["synflow", "params"], citation="a test",
+                                 description="synflow and params, summed")
+    def sum_of_two(table):
+        return table["synflow"] + table["params"]
+
+    assert [proxy.name for proxy in registry.resolve_proxies("sum_of_two")] == ["params", "synflow"]
+    table = pd.DataFrame({"arch": ["a", "b"], "synflow": [1.0, 2.0], "params": [10.0, 20.0]})
+    assert registry.with_aggregates(table)["sum_of_two"].tolist() == [11.0, 22.0]
+    assert "sum_of_two" not in registry.with_aggregates(table.drop(columns="params"))
+    assert registry.with_aggregate_names(["synflow", "params"]) == ["synflow", "params", "sum_of_two"]
+    assert registry.cost_members("sum_of_two") == ["synflow", "params"] and registry.cost_members("snip") == ["snip"]
+    with pytest.raises(ValueError, match="'paper' would hide"):
+        registry.register_aggregate("paper", ["snip"], citation="", description="")

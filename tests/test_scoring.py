@@ -139,7 +139,7 @@ def test_journal_settings_name_everything_that_determines_a_row(tmp_path, monkey
                make_job(seed=43)]
     assert all(job.settings() != settings for job in changed)
     # The journal adds the code that computes a row and torch's version.
-    monkeypatch.setattr(scoring, "with_az_nas", lambda table: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(scoring, "with_aggregates", lambda table: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         score_architectures(make_job(), archs(1), tmp_path / "s.csv", progress=False)
     header = json.loads((tmp_path / "s.csv.journal.jsonl").read_text().splitlines()[0])["settings"]

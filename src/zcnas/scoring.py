@@ -21,8 +21,7 @@ from .device import exact_kernels, resolve_device, synchronize
 from .errors import ZcnasError, check_positive_integer
 from .execution import LOCAL, ExecutorSettings, torch_threads
 from .files import check_table_path, write_table
-from .proxies import check_supported, resolve_proxies, score
-from .proxies.az_nas import with_az_nas
+from .proxies import check_supported, resolve_proxies, score, with_aggregates
 from .proxies.engine import SPLIT_EFFECT
 from .resumable import ResumableJob
 from .seeding import derive_seed, seeded
@@ -123,8 +122,9 @@ def score_architectures(
     threads each score in parallel (or Ray actors, with a `ray` executor); the table
     depends neither on their number nor on the backend.
 
-    A table holding the four AZ-NAS components (group `az_nas`) also gets their
-    set-level aggregate, column `az_nas`, ranked among its rows (`zcnas.proxies.az_nas`).
+    A table holding every member of a registered aggregate (e.g. the four AZ-NAS
+    components) also gets its set-level column, computed over its rows
+    (`zcnas.proxies.registry.with_aggregates`).
 
     Seconds are measurements of the machine, not results: with `timings_out` the
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
@@ -144,8 +144,8 @@ def score_architectures(
                       _scoring_process, lambda row: (SCORES, row), workers, executor,
                       desc=f"scoring {job.space.name}", unit="arch", progress=progress)
         rows = resumable.rows(SCORES)
-        # The AZ-NAS aggregate ranks each row among the table's, so it is added over the whole table.
-        table = with_az_nas(pd.DataFrame([rows[name] for name in names]))
+        # An aggregate (AZ-NAS's ranks each row among the table's) is added over the whole table.
+        table = with_aggregates(pd.DataFrame([rows[name] for name in names]))
         split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
         if split:
             warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "

@@ -18,7 +18,6 @@ from .report import (
     json_safe,
     metrics_table,
     proxy_columns,
-    with_set_level_columns,
 )
 
 __all__ = [
@@ -43,5 +42,4 @@ __all__ = [
     "spearman",
     "spearman_interval",
     "top_overlap",
-    "with_set_level_columns",
 ]

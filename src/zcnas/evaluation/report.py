@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ZcnasError
-from ..proxies.az_nas import AGGREGATE as AZ_NAS, COMPONENTS as AZ_NAS_COMPONENTS, has_all_components
+from ..proxies import cost_members
 from .bootstrap import ci_metrics, spearman_interval
 from .combined import ENSEMBLE, LOG_RANK, VOTE, all_finite, combined_score, oriented
 from .fewshot import fewshot, fewshot_curve
@@ -65,16 +65,6 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     ]
 
 
-def with_set_level_columns(proxies: Sequence[str]) -> list[str]:
-    """`proxies` and the set-level columns a score table computes from them: `az_nas` when
-    all four AZ-NAS components are scored (see `zcnas.scoring.score_architectures`)."""
-    proxies = list(proxies)
-    return proxies + [AZ_NAS] if has_all_components(proxies) and AZ_NAS not in proxies else proxies
-
-
-def _cost_members(column: str) -> list[str]:
-    """The proxies whose seconds a column costs: a set-level column costs its components."""
-    return list(AZ_NAS_COMPONENTS) if column == AZ_NAS else [column]
 
 
 def evaluate_dataset(
@@ -190,7 +180,7 @@ def _seconds_per_arch(table: pd.DataFrame, members: Sequence[str]) -> float:
     For several members the sum is an upper bound: each proxy's seconds include
     the shared passes it read, which a joint run performs only once.
     """
-    columns = [_SECONDS + cost for member in members for cost in _cost_members(member)]
+    columns = [_SECONDS + cost for member in members for cost in cost_members(member)]
     if any(column not in table for column in columns):
         return float("nan")
     per_arch = table[columns].to_numpy(dtype=float).sum(axis=1)

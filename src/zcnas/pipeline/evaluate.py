@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..benchmarks import read_ground_truth
-from ..evaluation import evaluate_dataset, higher_is_better, join_truth, metrics_table, with_set_level_columns
+from ..evaluation import evaluate_dataset, higher_is_better, join_truth, metrics_table
+from ..proxies import with_aggregate_names
 from ..evaluation.plots import plot_rho_vs_cost, plot_score_scatter
 from ..files import read_table, write_json, write_table
 from ..metric_keys import keyed
@@ -25,7 +26,7 @@ def evaluate_stage(params: Params, ground_truth_dir: Path, scores_dir: Path, tim
     space = params.score.space
     truth = read_ground_truth(Path(ground_truth_dir) / f"{space}.parquet")
     report = {}
-    proxies = with_set_level_columns(params.score.proxies)
+    proxies = with_aggregate_names(params.score.proxies)
     for dataset in params.score.datasets:
         scores = read_table(score_table_path(scores_dir, space, dataset)).merge(
             read_table(score_table_path(timings_dir, space, dataset)), on="arch", validate="one_to_one")

@@ -8,7 +8,8 @@ by, and its `_test` keys are renamed `_val`, so that no number claims a test spl
 from pathlib import Path
 
 from ..benchmarks import SPACE_DATASETS, read_ground_truth
-from ..evaluation import evaluate_dataset, with_set_level_columns
+from ..evaluation import evaluate_dataset
+from ..proxies import with_aggregate_names
 from ..files import read_table, write_json
 from ..metric_keys import keyed
 from ..tracking import StageRun
@@ -35,7 +36,7 @@ def evaluate_nb101_stage(params: Params, ground_truth_dir: Path, scores_dir: Pat
         # The few-shot model needs two cells left to judge on beside its k labelled ones.
         fewshot_k = params.evaluate.fewshot_k if params.evaluate.fewshot_k <= len(scores) - 2 else None
         report[dataset] = against_validation(evaluate_dataset(
-            scores, validation, with_set_level_columns(params.nb101.proxies), vote=params.evaluate.vote,
+            scores, validation, with_aggregate_names(params.nb101.proxies), vote=params.evaluate.vote,
             ensemble=params.evaluate.ensemble, log_rank=params.evaluate.log_rank, fewshot_k=fewshot_k,
             top_fraction=params.evaluate.top_fraction,
             resamples=params.evaluate.bootstrap, seed=params.seed, dataset=f"{SPACE}/{dataset}"))

@@ -1,10 +1,10 @@
 """AZ-NAS (Lee & Ham, CVPR 2024): four component proxies and their set-level aggregate.
 
-Each component is a proxy of its own; `az_nas` is not a proxy of one network but a
-column over a scored set: sum over the components of log(rank / M), ranks ascending among
-the M scored cells (so the best is M, and log 0 the top). The group `az_nas` names the
-four components, and `zcnas.scoring.score_architectures` adds the `az_nas` column to a
-table that holds all four (see `with_az_nas`).
+Each component is a proxy of its own; `az_nas` is not a proxy of one network but an
+aggregate, a column over a scored set: sum over the components of log(rank / M), ranks
+ascending among the M scored cells (so the best is M, and log 0 the top). Registered as
+such, it names the group of the four components, and every table that holds all four
+gets the `az_nas` column (`zcnas.proxies.registry.with_aggregates`).
 
 The components read the `az_nas` pass (`passes/az_nas.py`), which follows the reference
 code's choices: re-initialised weights (Kaiming normal, fan-in), Gaussian inputs of the
@@ -13,20 +13,14 @@ nor its labels, only its shape.
 """
 
 import math
-from typing import Iterable
-
 import numpy as np
 import pandas as pd
 import torch
 
-from .registry import GROUPS, Group, register
+from .registry import register, register_aggregate
 
 CITATION = "Lee & Ham 2024, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR"
 COMPONENTS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
-AGGREGATE = "az_nas"
-
-GROUPS[AGGREGATE] = Group("the four AZ-NAS components; a scored table gets their aggregate column az_nas",
-                          lambda proxy: proxy.name in COMPONENTS)
 
 # The reference's guards: inside the log of the entropy, and in 1/sigma.
 LOG_EPSILON = 1e-8
@@ -105,18 +99,8 @@ def log_rank_sum(table: pd.DataFrame, columns) -> pd.Series:
     return total
 
 
+@register_aggregate("az_nas", COMPONENTS, citation=CITATION,
+                    description="the four AZ-NAS components; a scored table gets their aggregate column az_nas")
 def az_nas_scores(table: pd.DataFrame) -> pd.Series:
     """The AZ-NAS aggregate of each row: `log_rank_sum` of the four components."""
     return log_rank_sum(table, COMPONENTS)
-
-
-def has_all_components(names: Iterable[str]) -> bool:
-    """Whether `names` (proxies scored, a table's columns) include all four components."""
-    return set(COMPONENTS) <= set(names)
-
-
-def with_az_nas(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` with the `az_nas` column added when it holds all four components, else as is."""
-    if not has_all_components(table.columns):
-        return table
-    return table.assign(**{AGGREGATE: az_nas_scores(table)})

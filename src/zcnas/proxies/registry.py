@@ -1,11 +1,17 @@
-"""The proxy registry: `@register("name", needs=..., <metadata>)` on a function of a pass `Context`.
+"""The proxy registry: `@register("name", needs=..., <metadata>)` on a function of a pass `Context`,
+and `@register_aggregate("name", members, ...)` on a function of a scored table.
 
 The metadata drives everything that lists proxies: the groups `--proxies` accepts are
-derived from it, and the evaluation reads `higher_is_better` to orient scores.
+derived from it, and the evaluation reads `higher_is_better` to orient scores. An
+aggregate is a column over a scored set of networks, computed from its members' columns
+(e.g. AZ-NAS's log-rank sum): a table that holds every member gets it, the group of its
+name selects its members, and its cost is theirs. A new proxy or aggregate is one file.
 """
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
+
+import pandas as pd
 
 from ..errors import ZcnasError
 from .passes import known_results
@@ -57,6 +63,50 @@ def register(name: str, needs: Iterable[str] = (), *, higher_is_better: bool, us
         return compute
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    name: str
+    members: tuple[str, ...]
+    compute: Callable[[pd.DataFrame], pd.Series]  # one value per row of a table holding the members
+    citation: str
+
+
+AGGREGATES: dict[str, Aggregate] = {}
+
+
+def register_aggregate(name: str, members: Sequence[str], *, citation: str, description: str):
+    """Register `compute(table) -> Series` as the set-level column `name` of a table that
+    holds every one of `members` (proxies), and `name` as the group of its members."""
+    if name in GROUPS or name in AGGREGATES:
+        raise ValueError(f"aggregate {name!r} would hide the group or aggregate of that name")
+
+    def decorate(compute: Callable) -> Callable:
+        AGGREGATES[name] = Aggregate(name, tuple(members), compute, citation)
+        GROUPS[name] = Group(description, lambda proxy: proxy.name in members)
+        return compute
+
+    return decorate
+
+
+def with_aggregate_names(proxies: Sequence[str]) -> list[str]:
+    """`proxies` and the aggregates a table of them gets (those all of whose members it holds)."""
+    proxies = list(proxies)
+    return proxies + [name for name, aggregate in AGGREGATES.items()
+                      if set(aggregate.members) <= set(proxies) and name not in proxies]
+
+
+def with_aggregates(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with a column for every aggregate all of whose members are its columns."""
+    added = {name: AGGREGATES[name].compute(table) for name in with_aggregate_names(table.columns)
+             if name in AGGREGATES and name not in table.columns}
+    return table.assign(**added) if added else table
+
+
+def cost_members(column: str) -> list[str]:
+    """The proxies whose seconds a column costs: an aggregate costs its members."""
+    return list(AGGREGATES[column].members) if column in AGGREGATES else [column]
 
 
 def proxy_names() -> list[str]:
