@@ -246,3 +246,21 @@ def test_an_aggregate_is_one_registration_that_drives_group_columns_and_cost(mon
     assert registry.cost_members("sum_of_two") == ["synflow", "params"] and registry.cost_members("snip") == ["snip"]
     with pytest.raises(ValueError, match="'paper' would hide"):
         registry.register_aggregate("paper", ["snip"], citation="", description="")
+
+
+def test_published_figures_are_registry_metadata_and_reach_the_report(monkeypatch):
+    from zcnas.pipeline import report
+    from zcnas.proxies import group, published_figures, registry
+
+    table2 = published_figures("nb201", registry.PAPER_TABLE2)
+    assert sorted(table2) == group("paper")
+    assert {figure.dataset: figure.rho for figure in table2["synflow"]} == {
+        "cifar10": 0.74, "cifar100": 0.76, "imagenet16-120": 0.75}  # the paper's Table 2
+    assert [figure.rho for figure in published_figures("nb101")["grasp"]] == [0.45]
+    assert [figure.rho for figure in published_figures("nb201")["az_nas"]] == [0.913]  # an aggregate's
+    assert report.PUBLISHED_WHOLE_SPACE["meco"] == ({"cifar10": 0.894}, "all", "Jiang et al. 2023 (MeCo)")
+    # A new proxy's figures are one argument of its registration.
+    monkeypatch.setattr(registry, "PROXIES", dict(registry.PROXIES))
+    registry.register("toy", higher_is_better=True, uses_labels=False, uses_data=False, citation="a test",
+                      published=[registry.Published(0.5, "a paper", dataset="cifar100")])(lambda context: 0.0)
+    assert published_figures("nb201")["toy"] == [registry.Published(0.5, "a paper", "nb201", "cifar100", "all")]

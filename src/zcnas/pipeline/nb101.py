@@ -1,5 +1,6 @@
 """NAS-Bench-101 as a second correlation task (params `nb101`): its own DVC pipeline,
-`nb101/dvc.yaml`, and the paper's figures it is compared with.
+`nb101/dvc.yaml`, and where the paper's figures it is compared with come from (the figures
+themselves are the proxies' metadata: `published` in `zcnas.proxies.registry`).
 
 The task has a pipeline of its own because every proxy on its cells costs about an hour
 of CPU time on top of the default run's two; `dvc repro` runs the NB201 pipeline only,
@@ -16,4 +17,3 @@ REPORT = "results/nb101.md"
 
 PAPER_NB101_SOURCE = ("Abdelfattah et al. (2021), Zero-Cost Proxies for Lightweight NAS (ICLR): Spearman rho of "
                       "each proxy over all 423,624 NAS-Bench-101 cells (CIFAR-10)")
-PAPER_NB101 = {"grad_norm": 0.20, "snip": 0.16, "grasp": 0.45, "fisher": 0.26, "synflow": 0.37, "jacob_cov": 0.38}

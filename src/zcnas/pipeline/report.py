@@ -8,23 +8,18 @@ from ..files import atomic_path, write_json
 from ..metric_keys import keyed
 from .params import SHORTENED, Params
 from ..evaluation.published import PAPER_ECONAS, PAPER_NB201, ZERO_COST_PREFIX
+from ..proxies import published_figures
 from .markdown import DATASET_TITLES, headline_section, machine_description, number, ours, read_json
 from .nb101 import REPORT as REPORT_NB101, REPRODUCE_WITH as REPRODUCE_NB101
 from .timings import merge_timings
 from .summary import headline_summary
 
 # Published Spearman rho with NAS-Bench-201 CIFAR-10 test accuracy: (rho, or a (low, high)
-# range where papers disagree; source). The paper's six are its Table 2 above.
+# range where papers disagree; source): every proxy's and aggregate's (their `published`
+# metadata), and the few-shot figure.
 PUBLISHED_NB201_C10 = {
-    **{proxy: (by_dataset["cifar10"], "Abdelfattah et al. 2021") for proxy, by_dataset in PAPER_NB201.items()
-       if proxy != "vote"},
-    "nwot": ((0.74, 0.78), "Mellor et al. 2021; NAS-Bench-Suite-Zero"),
-    "zico": (0.78, "Li et al. 2023"),
-    "meco": (0.89, "Jiang et al. 2023"),
-    "swap": (0.81, "independent rerun (NAS-Bench-Suite-Zero protocol)"),
-    "zen": (0.37, "NAS-Bench-Suite-Zero"),
-    "epe_nas": (0.67, "Lopes et al. 2021"),
-    "az_nas": (0.913, "Lee & Ham 2024"),
+    **{name: (figure.rho, figure.source) for name, figures in published_figures("nb201").items()
+       for figure in figures if figure.dataset == "cifar10"},
     "fewshot": (0.941, "NAS-Bench-Suite-Zero: 13 proxies, 400 labelled cells"),
 }
 # Why ours differs from the published figure by more than 0.05, where we know.
@@ -263,16 +258,15 @@ def nb101_pointer(out: Path) -> list[str]:
             f"NB101 row. Its results, committed with these: [{REPORT_NB101}]({link}).", ""]
 
 
-# Published whole-space figures and the protocol each used: {method: (rho by dataset, protocol, source)}.
-PUBLISHED_WHOLE_SPACE = {
-    **{proxy: (by_dataset, "all", "Abdelfattah et al. 2021, Table 2") for proxy, by_dataset in PAPER_NB201.items()
-       if proxy != "vote"},
-    "az_nas": ({"cifar10": 0.913}, "all", "Lee & Ham 2024 (AZ-NAS)"),
-    "meco": ({"cifar10": 0.894}, "all", "Jiang et al. 2023 (MeCo)"),
-    "vkdnw": ({"cifar10": 0.919}, "all", "Tybl & Neumann 2025 (VKDNW, label-free)"),
-}
 PROTOCOLS = {"all": "all 15,625 cells",
              "non_isomorphic": "the 9,445 non-isomorphic cells (NAS-Bench-Suite-Zero, GRAF)"}
+# Published whole-space figures and the protocol each used: {method: (rho by dataset, protocol, source)},
+# from the proxies' and aggregates' metadata, and VKDNW's (no proxy of zcnas's).
+PUBLISHED_WHOLE_SPACE = {
+    **{name: ({figure.dataset: figure.rho for figure in figures}, figures[0].protocol, figures[0].source)
+       for name, figures in published_figures("nb201").items() if figures[0].protocol in PROTOCOLS},
+    "vkdnw": ({"cifar10": 0.919}, "all", "Tybl & Neumann 2025 (VKDNW, label-free)"),
+}
 
 
 def whole_space_section(metrics: dict) -> list[str]:

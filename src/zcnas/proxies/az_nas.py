@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .registry import register, register_aggregate
+from .registry import Published, register, register_aggregate
 
 CITATION = "Lee & Ham 2024, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR"
 COMPONENTS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
@@ -100,7 +100,8 @@ def log_rank_sum(table: pd.DataFrame, columns) -> pd.Series:
 
 
 @register_aggregate("az_nas", COMPONENTS, citation=CITATION,
-                    description="the four AZ-NAS components; a scored table gets their aggregate column az_nas")
+                    description="the four AZ-NAS components; a scored table gets their aggregate column az_nas",
+                    published=[Published(0.913, "Lee & Ham 2024 (AZ-NAS)")])
 def az_nas_scores(table: pd.DataFrame) -> pd.Series:
     """The AZ-NAS aggregate of each row: `log_rank_sum` of the four components."""
     return log_rank_sum(table, COMPONENTS)

@@ -1,7 +1,7 @@
 import torch
 
 from ._sums import total
-from .registry import register
+from .registry import Published, register
 
 # The reference's k: keeps log(|correlation|) finite for uncorrelated Jacobians.
 EPSILON = 1e-5
@@ -9,7 +9,8 @@ EPSILON = 1e-5
 
 @register("epe_nas", needs=["jacobian"], higher_is_better=True, uses_labels=True, uses_data=True,
           citation="Lopes et al. 2021, EPE-NAS: Efficient Performance Estimation Without Training for "
-                   "Neural Architecture Search, ICANN")
+                   "Neural Architecture Search, ICANN",
+          published=[Published(0.67, "Lopes et al. 2021", protocol=None)])
 def epe_nas(context) -> float:
     """EPE-NAS (Lopes et al. 2021): per class c of the batch, s_c = sum_ij log(|C_ij| + k)
     over the correlation matrix C of the input Jacobians (of the summed logits, network in

@@ -1,11 +1,12 @@
 import torch
 
-from .registry import register
+from .registry import Published, register
 
 
 @register("meco", needs=["module_outputs"], higher_is_better=True, uses_labels=False, uses_data=True,
           citation="Jiang et al. 2023, MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum "
-                   "Eigenvalue of Correlation, NeurIPS")
+                   "Eigenvalue of Correlation, NeurIPS",
+          published=[Published(0.894, "Jiang et al. 2023 (MeCo)")])
 def meco(context) -> float:
     """MeCo (Jiang et al. 2023): sum over module outputs of the smallest eigenvalue of the
     channel correlation matrix of one sample's feature map, reshaped to C x (H*W).

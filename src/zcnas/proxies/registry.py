@@ -18,6 +18,31 @@ from .passes import known_results
 
 
 @dataclass(frozen=True)
+class Published:
+    """A figure a paper reports for a proxy or aggregate: Spearman rho with the final test
+    accuracy (NB101: validation accuracy) of the cells `protocol` names."""
+
+    rho: float | tuple[float, float]  # a (low, high) range where papers disagree
+    source: str
+    space: str = "nb201"
+    dataset: str = "cifar10"
+    protocol: str | None = "all"  # all: every cell; non_isomorphic; None: not stated in our sources
+
+
+# The source of Abdelfattah et al. (2021)'s own figures.
+PAPER_TABLE2 = "Abdelfattah et al. 2021, Table 2"
+PAPER_NB101 = "Abdelfattah et al. 2021 (NB101)"
+
+
+def paper_figures(nb201: tuple[float, float, float], nb101: float) -> tuple[Published, ...]:
+    """The paper's figures for one of its six proxies: NB201 CIFAR-10, CIFAR-100 and
+    ImageNet16-120 (Table 2) and NB101 CIFAR-10."""
+    return (*(Published(rho, PAPER_TABLE2, "nb201", dataset)
+              for rho, dataset in zip(nb201, ("cifar10", "cifar100", "imagenet16-120"))),
+            Published(nb101, PAPER_NB101, "nb101"))
+
+
+@dataclass(frozen=True)
 class Proxy:
     name: str
     compute: Callable
@@ -27,6 +52,7 @@ class Proxy:
     uses_data: bool  # False: reads neither inputs nor labels (only weights, architecture, input shape)
     citation: str
     paper: bool  # one of the six proxies of Abdelfattah et al. (2021), Table 1
+    published: tuple[Published, ...] = ()
 
 
 PROXIES: dict[str, Proxy] = {}
@@ -46,8 +72,9 @@ GROUPS: dict[str, Group] = {
 
 
 def register(name: str, needs: Iterable[str] = (), *, higher_is_better: bool, uses_labels: bool, uses_data: bool,
-             citation: str, paper: bool = False):
-    """Register `compute(context) -> float` as proxy `name`, reading the pass results `needs`."""
+             citation: str, paper: bool = False, published: Iterable[Published] = ()):
+    """Register `compute(context) -> float` as proxy `name`, reading the pass results `needs`;
+    `published`: the figures papers report for it, which the report sets beside ours."""
     needs = frozenset(needs)
     if unknown := needs - set(known_results()):
         raise ValueError(f"proxy {name!r} needs unknown results {sorted(unknown)}; known: {known_results()}")
@@ -59,7 +86,8 @@ def register(name: str, needs: Iterable[str] = (), *, higher_is_better: bool, us
     def decorate(compute: Callable) -> Callable:
         if name in PROXIES:
             raise ValueError(f"proxy {name!r} is registered twice")
-        PROXIES[name] = Proxy(name, compute, needs, higher_is_better, uses_labels, uses_data, citation, paper)
+        PROXIES[name] = Proxy(name, compute, needs, higher_is_better, uses_labels, uses_data, citation, paper,
+                              tuple(published))
         return compute
 
     return decorate
@@ -71,19 +99,21 @@ class Aggregate:
     members: tuple[str, ...]
     compute: Callable[[pd.DataFrame], pd.Series]  # one value per row of a table holding the members
     citation: str
+    published: tuple[Published, ...] = ()
 
 
 AGGREGATES: dict[str, Aggregate] = {}
 
 
-def register_aggregate(name: str, members: Sequence[str], *, citation: str, description: str):
+def register_aggregate(name: str, members: Sequence[str], *, citation: str, description: str,
+                       published: Iterable[Published] = ()):
     """Register `compute(table) -> Series` as the set-level column `name` of a table that
     holds every one of `members` (proxies), and `name` as the group of its members."""
     if name in GROUPS or name in AGGREGATES:
         raise ValueError(f"aggregate {name!r} would hide the group or aggregate of that name")
 
     def decorate(compute: Callable) -> Callable:
-        AGGREGATES[name] = Aggregate(name, tuple(members), compute, citation)
+        AGGREGATES[name] = Aggregate(name, tuple(members), compute, citation, tuple(published))
         GROUPS[name] = Group(description, lambda proxy: proxy.name in members)
         return compute
 
@@ -107,6 +137,18 @@ def with_aggregates(table: pd.DataFrame) -> pd.DataFrame:
 def cost_members(column: str) -> list[str]:
     """The proxies whose seconds a column costs: an aggregate costs its members."""
     return list(AGGREGATES[column].members) if column in AGGREGATES else [column]
+
+
+def published_figures(space: str, source: str | None = None) -> dict[str, list[Published]]:
+    """The published figures of every proxy and aggregate on `space` (from `source` only, if
+    given), by name: proxies in name order, then aggregates."""
+    found = {}
+    for name, entry in [*sorted(PROXIES.items()), *AGGREGATES.items()]:
+        figures = [figure for figure in entry.published
+                   if figure.space == space and (source is None or figure.source == source)]
+        if figures:
+            found[name] = figures
+    return found
 
 
 def proxy_names() -> list[str]:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from .registry import register
+from .registry import Published, register
 
 # SWAP's reference script (pym1024/SWAP, correlation.py, --input_samples) scores 16 samples.
 SWAP_SAMPLES = 16
@@ -18,7 +18,8 @@ SWAP_REG_SIGMA = 1e6
 
 
 @register("nwot", needs=["relu_codes"], higher_is_better=True, uses_labels=False, uses_data=True,
-          citation="Mellor et al. 2021, Neural Architecture Search without Training, ICML (arXiv v3)")
+          citation="Mellor et al. 2021, Neural Architecture Search without Training, ICML (arXiv v3)",
+          published=[Published((0.74, 0.78), "Mellor et al. 2021; NAS-Bench-Suite-Zero", protocol=None)])
 def nwot(context) -> float:
     """NASWOT score (Mellor et al. 2021, v3): log|det K|, K the N x N kernel summed over
     every ReLU call of c c^T + (1 - c)(1 - c)^T, c the N x units 0/1 code of the ReLU's
@@ -42,7 +43,8 @@ def nwot(context) -> float:
 
 
 @register("swap", needs=["relu_codes"], higher_is_better=True, uses_labels=False, uses_data=True,
-          citation="Peng et al. 2024, SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS, ICLR")
+          citation="Peng et al. 2024, SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS, ICLR",
+          published=[Published(0.81, "independent rerun (NAS-Bench-Suite-Zero protocol)", protocol=None)])
 def swap(context) -> float:
     """SWAP-Score (Peng et al. 2024), unregularised: the number of distinct sample-wise
     activation patterns, a unit's pattern being its 0/1 codes across the samples, counted

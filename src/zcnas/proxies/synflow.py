@@ -1,10 +1,11 @@
 from ._sums import total
-from .registry import register
+from .registry import paper_figures, register
 
 
 @register("synflow", needs=["synflow"], higher_is_better=True, uses_labels=False, uses_data=False, paper=True,
           citation="Tanaka et al. 2020, Pruning Neural Networks without any Data by Iteratively Conserving Synaptic "
-                   "Flow, NeurIPS")
+                   "Flow, NeurIPS",
+          published=paper_figures((0.74, 0.76, 0.75), nb101=0.37))
 def synflow(context) -> float:
     """Synaptic flow (Tanaka et al. 2020): sum of |W * dR/dW|, R the output sum of the
     all-positive, BatchNorm-free network on an all-ones input (float64).

@@ -1,8 +1,9 @@
-from .registry import register
+from .registry import Published, register
 
 
 @register("zen", needs=["zen"], higher_is_better=True, uses_labels=False, uses_data=False,
-          citation="Lin et al. 2021, Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, ICCV")
+          citation="Lin et al. 2021, Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition, ICCV",
+          published=[Published(0.37, "NAS-Bench-Suite-Zero", protocol=None)])
 def zen(context) -> float:
     """Zen-score (Lin et al. 2021): log Delta + sum over BatchNorm layers of log sqrt(mean
     variance), averaged over repeats (see passes/zen.py).

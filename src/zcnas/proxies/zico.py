@@ -1,11 +1,12 @@
 import torch
 
 from ._sums import total
-from .registry import register
+from .registry import Published, register
 
 
 @register("zico", needs=["minibatch_gradients"], higher_is_better=True, uses_labels=True, uses_data=True,
-          citation="Li et al. 2023, ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR")
+          citation="Li et al. 2023, ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR",
+          published=[Published(0.78, "Li et al. 2023", protocol=None)])
 def zico(context) -> float:
     """ZiCo (Li et al. 2023): sum over weight layers (Conv2d, Linear; weights, not biases) of
     log( sum_theta mean_b |g_theta| / std_b(g_theta) ), mean and (population) std over the
