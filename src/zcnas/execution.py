@@ -299,8 +299,9 @@ def _ray_results(run: Run, items: list, shared: Any, setup: Setup, executor: Exe
             while not (done := ray.wait(refs, num_returns=1, timeout=1.0)[0]):
                 if _reachable(head):
                     unreachable_since = None
-                elif time.monotonic() - (unreachable_since := unreachable_since or time.monotonic()) \
-                        >= RAY_HEAD_LOST_SECONDS:
+                    continue
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since >= RAY_HEAD_LOST_SECONDS:
                     raise _HeadLost
             done = list(dict.fromkeys(done + ray.wait(refs, num_returns=len(refs), timeout=0)[0]))
             for ref in done:

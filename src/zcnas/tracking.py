@@ -294,8 +294,8 @@ def stage_run(stage: str, all_params: dict, stage_params: dict, device: str = "a
         os.environ.setdefault(variable, value)
     client = _GuardedClient(MlflowClient(uri))
     try:
-        _fail_lost_runs(client, uri)
         with _stopping_when_lost(client, uri, stage):
+            _fail_lost_runs(client, uri)
             yield from _tracked_stage(client, stage, all_params, stage_params, device)
     finally:
         if client.lost is not None and client.open_runs:
@@ -389,16 +389,13 @@ def _fail_lost_runs(client: _GuardedClient, uri: str) -> None:
     if not LOST_RUNS.is_file():
         return
     entries = [json.loads(line) for line in LOST_RUNS.read_text().splitlines() if line.strip()]
-    try:
-        for entry in (entry for entry in entries if entry["uri"] == uri):
-            message = f"tracking lost: {entry['reason']}"[:_TAG_TEXT]
-            tags = client.get_run(entry["run_id"]).data.tags
-            if tags.get("zcnas.role") == "pipeline":
-                client.set_tag(entry["run_id"], STAGE_ERROR_PREFIX + metric_key(entry["stage"]), message)
-            client.set_tag(entry["run_id"], ERROR_TAG, message)
-            client.set_terminated(entry["run_id"], "FAILED")
-    except TrackingLost as exc:
-        raise ZcnasError(f"MLflow server at {uri} stopped answering ({exc}); nothing was computed") from None
+    for entry in (entry for entry in entries if entry["uri"] == uri):
+        message = f"tracking lost: {entry['reason']}"[:_TAG_TEXT]
+        tags = client.get_run(entry["run_id"]).data.tags
+        if tags.get("zcnas.role") == "pipeline":
+            client.set_tag(entry["run_id"], STAGE_ERROR_PREFIX + metric_key(entry["stage"]), message)
+        client.set_tag(entry["run_id"], ERROR_TAG, message)
+        client.set_terminated(entry["run_id"], "FAILED")
     remaining = "".join(json.dumps(entry) + "\n" for entry in entries if entry["uri"] != uri)
     with atomic_path(LOST_RUNS) as tmp:
         tmp.write_text(remaining)
