@@ -263,8 +263,9 @@ PROTOCOLS = {"all": "all 15,625 cells",
 # Published whole-space figures and the protocol each used: {method: (rho by dataset, protocol, source)},
 # from the proxies' and aggregates' metadata, and VKDNW's (no proxy of zcnas's).
 PUBLISHED_WHOLE_SPACE = {
-    **{name: ({figure.dataset: figure.rho for figure in figures}, figures[0].protocol, figures[0].source)
-       for name, figures in published_figures("nb201").items() if figures[0].protocol in PROTOCOLS},
+    **{name: ({figure.dataset: figure.rho for figure in whole}, whole[0].protocol, whole[0].source)
+       for name, figures in published_figures("nb201").items()
+       if (whole := [figure for figure in figures if figure.protocol in PROTOCOLS])},
     "vkdnw": ({"cifar10": 0.919}, "all", "Tybl & Neumann 2025 (VKDNW, label-free)"),
 }
 

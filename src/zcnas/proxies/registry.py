@@ -109,11 +109,12 @@ def register_aggregate(name: str, members: Sequence[str], *, citation: str, desc
                        published: Iterable[Published] = ()):
     """Register `compute(table) -> Series` as the set-level column `name` of a table that
     holds every one of `members` (proxies), and `name` as the group of its members."""
-    if name in GROUPS or name in AGGREGATES:
-        raise ValueError(f"aggregate {name!r} would hide the group or aggregate of that name")
+    if name in GROUPS or name in AGGREGATES or name in PROXIES:
+        raise ValueError(f"aggregate {name!r} would hide the proxy, group or aggregate of that name")
+    members = tuple(members)
 
     def decorate(compute: Callable) -> Callable:
-        AGGREGATES[name] = Aggregate(name, tuple(members), compute, citation, tuple(published))
+        AGGREGATES[name] = Aggregate(name, members, compute, citation, tuple(published))
         GROUPS[name] = Group(description, lambda proxy: proxy.name in members)
         return compute
 
