@@ -1,19 +1,19 @@
-"""Benchmark: reduced-training throughput, zcnas's training loop against a plain PyTorch loop.
+"""Benchmark: reduced-training throughput with the speed kernels on and off.
 
     python bench/econas.py                          # r8c4, batch 2048, 6 seeded NB201 cells, 3 repeats
     python bench/econas.py --resolution 16 --channels 8 --json bench-econas.json
 
-Both loops train the same seeded networks on the same images, one process with one torch
-thread (so images per second are per core), and are timed in turn within each repeat:
-- plain: the textbook loop over the network as PyTorch's stock modules build it
-  (`nn.AvgPool2d` for NB201's 3x3 average pooling): crop-and-flip, forward, cross-entropy,
-  backward, SGD step;
-- zcnas: `zcnas.econas.training.train_network`, the loop the econas stage runs (channels-last
-  memory, NB201's pooling summed by a depthwise convolution there, and on the CPU the
-  batch's images interleaved four to a row with the wide BatchNorm: `zcnas.econas.interleaved`).
+Both loops are `zcnas.econas.training.train_network`, the loop the econas stage runs, on
+the same seeded networks and images, one process with one torch thread (so images per
+second are per core), timed in turn within each repeat:
+- stock: with the switch off (`ZCNAS_KERNELS=off`, `zcnas.kernels`), PyTorch's own ops in
+  NCHW memory: the textbook loop (crop-and-flip, forward, cross-entropy, backward, SGD step);
+- kernels: with the switch on, as the stage runs by default (channels-last memory, NB201's
+  pooling summed by a depthwise convolution, and on the CPU the batch's images interleaved
+  four to a row with the wide BatchNorm).
 Throughput per cell is images / training seconds; a repeat's figure is the harmonic mean
 over the cells (total images over total seconds, as a sample of cells trains), and
-`speedup` is zcnas over plain within a repeat. Reported: the median over repeats.
+`speedup` is kernels over stock within a repeat. Reported: the median over repeats.
 Input data are random tensors: timings do not depend on pixel values.
 """
 
@@ -22,48 +22,22 @@ import json
 import platform
 import random
 import statistics
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from zcnas import kernels
 from zcnas.econas import make_config, train_network
-from zcnas.econas.augment import crop_padding, random_crop_flip
 from zcnas.econas.data import TrainingData
 from zcnas.econas.training import batch_generator, build_network
 from zcnas.spaces.nb201 import NB201
-from zcnas.spaces.nb201.pooling import AvgPool3x3
 
 
-def with_stock_pooling(net: nn.Module) -> nn.Module:
-    """The network with PyTorch's own 3x3 average pooling, as a plain build would have it."""
-    for module in net.modules():
-        for name, child in module.named_children():
-            if isinstance(child, AvgPool3x3):
-                setattr(module, name, nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False))
-    return net
-
-
-def plain_loop(net: nn.Module, config, data: TrainingData, generator: torch.Generator) -> float:
-    """Seconds to train one epoch the textbook way."""
-    optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay, nesterov=True)
-    padding = crop_padding(data.resolution)
-    net.train()
-    start = time.perf_counter()
-    for batch in torch.randperm(len(data.train_labels), generator=generator).split(config.batch_size):
-        inputs = random_crop_flip(data.train_images[batch], padding, data.fill, generator)
-        loss = F.cross_entropy(net(inputs), data.train_labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - start
-
-
-def zcnas_loop(net: nn.Module, config, data: TrainingData, generator: torch.Generator) -> float:
-    (record,) = train_network(net, config, data, generator)
+def train_seconds(net: nn.Module, config, data: TrainingData, speed_kernels: bool) -> float:
+    """Seconds `train_network` takes over one epoch, with the kernels on or off."""
+    with kernels.switched(speed_kernels):
+        (record,) = train_network(net, config, data, batch_generator(config, 0))
     return record["seconds"]
 
 
@@ -88,17 +62,16 @@ def main() -> None:
                         torch.randint(0, 10, (256,), generator=generator), torch.zeros(3), 10)
     rng = random.Random(0)
     cells = [NB201.sample(rng) for _ in range(args.cells)]
-    loops = {"plain": (plain_loop, with_stock_pooling), "zcnas": (zcnas_loop, lambda net: net)}
+    loops = {"stock": False, "kernels": True}
     repeats = []
     for _ in range(args.repeats):
         seconds = {name: 0.0 for name in loops}
         for cell in cells:
-            for name, (loop, prepare) in loops.items():
-                net = prepare(build_network(config, cell, 10, seed=0))
-                seconds[name] += loop(net, config, data, batch_generator(config, 0))
+            for name, speed_kernels in loops.items():
+                seconds[name] += train_seconds(build_network(config, cell, 10, seed=0), config, data, speed_kernels)
         rates = {name: count * len(cells) / total for name, total in seconds.items()}
         repeats.append({**{f"{name}_images_per_second": rate for name, rate in rates.items()},
-                        "speedup": rates["zcnas"] / rates["plain"]})
+                        "speedup": rates["kernels"] / rates["stock"]})
         print("  ".join(f"{key} {value:,.2f}" for key, value in repeats[-1].items()), flush=True)
     results = {
         "machine": f"{platform.processor() or platform.machine()}, 1 torch thread, torch {torch.__version__}",
@@ -106,8 +79,8 @@ def main() -> None:
         "cells": args.cells, "images_per_cell": count, "repeats": repeats,
         **{key: statistics.median(repeat[key] for repeat in repeats) for key in repeats[0]},
     }
-    print(f"median over {args.repeats} repeats: plain {results['plain_images_per_second']:,.0f} images/s, "
-          f"zcnas {results['zcnas_images_per_second']:,.0f} images/s per core, "
+    print(f"median over {args.repeats} repeats: stock {results['stock_images_per_second']:,.0f} images/s, "
+          f"kernels {results['kernels_images_per_second']:,.0f} images/s per core, "
           f"speedup {results['speedup']:.2f}x")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -50,8 +50,12 @@ def imported_modules(path: Path, name: str) -> set[str]:
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
             else:
                 base = node.module
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import submodule`
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                if module_path(submodule):  # `from pkg import submodule`
+                    found.add(submodule)
+                if node.module or not module_path(submodule):  # a name defined in `base`
+                    found.add(base)
     return {module for module in found if module.startswith("zcnas") and module_path(module)}
 
 

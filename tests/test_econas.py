@@ -26,7 +26,6 @@ from zcnas.econas.augment import random_crop_flip
 from zcnas.errors import ZcnasError
 from zcnas.proxies.passes.flops import count_flops
 from zcnas.spaces.nb201 import NB201
-from zcnas.spaces.nb201.pooling import AvgPool3x3
 
 ALL_CONV = ("nor_conv_3x3",) * 6
 # The NB201 optimum on CIFAR-10: convolutions with a skip path, quick to train.
@@ -273,40 +272,6 @@ def test_training_reduces_the_loss_on_a_learnable_problem():
     assert validation_loss(net) < 0.75 * before
     assert epochs[-1]["train_loss"] < 0.75 * epochs[0]["train_loss"]
     assert epochs[-1]["val_acc"] >= 30  # chance is 10%
-
-
-def test_training_in_channels_last_memory_matches_the_textbook_nchw_loop():
-    """The loop's channels-last layout (and the pooling's depthwise-convolution window sums
-    there) changes no value beyond float rounding: one epoch against the textbook loop on
-    stock NCHW modules, same network, data order and augmentation."""
-    images, labels = coloured_images(per_class=8)
-    config = make_config("r8c4e1", {"batch_size": 16})
-    data, _ = prepare_data(images, labels, "cifar10", config, seed=0, val_fraction=0.2)
-    every_op = ("avg_pool_3x3", "nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "none")
-    net = build_network(config, every_op, 10, seed=0)
-    (record,) = training.train_network(net, config, data, training.batch_generator(config, 0))
-
-    textbook = build_network(config, every_op, 10, seed=0)
-    for module in textbook.modules():
-        for name, child in module.named_children():
-            if isinstance(child, AvgPool3x3):
-                setattr(module, name, torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False))
-    optimizer = torch.optim.SGD(textbook.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay, nesterov=True)
-    generator = training.batch_generator(config, 0)
-    losses = []
-    num_train = len(data.train_labels)
-    for batch in torch.randperm(num_train, generator=generator).tensor_split(math.ceil(num_train / 16)):
-        inputs = random_crop_flip(data.train_images[batch], 1, data.fill, generator)
-        loss = F.cross_entropy(textbook(inputs), data.train_labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item() * len(batch))
-    assert next(net.parameters()).is_contiguous(memory_format=torch.channels_last)
-    assert record["train_loss"] == pytest.approx(sum(losses) / num_train, rel=1e-5)
-    for ours, theirs in zip(net.state_dict().values(), textbook.state_dict().values()):
-        torch.testing.assert_close(ours.contiguous(), theirs, rtol=1e-4, atol=1e-5)
 
 
 def test_rows_count_the_training_cost():

@@ -185,7 +185,7 @@ def test_feature_modules_give_the_stage_ends_and_what_global_pooling_reads(space
 
 
 def test_a_network_without_feature_modules_is_a_clear_error():
-    with pytest.raises(ZcnasError, match="Linear has no feature_modules\(\)"):
+    with pytest.raises(ZcnasError, match=r"Linear has no feature_modules\(\)"):
         feature_modules(nn.Linear(2, 2))
 
 

@@ -136,6 +136,7 @@ def test_journal_settings_name_everything_that_determines_a_row(tmp_path, monkey
     assert settings["threads"] == 1 and settings["batch_parts"] == 1 and settings["minibatch"] == "shared"
     changed = [ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", threads=2),
                ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", batch_parts=2),
+               ScoringJob(NB201, PROXIES, make_job().batches, 10, 42, "cpu", speed_kernels=not settings["speed_kernels"]),
                make_job(seed=43)]
     assert all(job.settings() != settings for job in changed)
     # The journal adds the code that computes a row and torch's version.

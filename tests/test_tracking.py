@@ -96,6 +96,16 @@ def test_stages_of_one_pipeline_share_a_parent_and_ablations_get_another(store, 
     assert [a.path for a in store.list_artifacts(score.info.run_id)] == ["table.csv"]
 
 
+def test_runs_with_the_speed_kernels_off_are_tagged_and_get_a_parent_of_their_own(store, monkeypatch):
+    for switch in ("on", "off"):
+        monkeypatch.setenv("ZCNAS_KERNELS", switch)
+        with stage_run("score", {"seed": 42}, {"seed": 42}):
+            pass
+    children = {run.data.tags["zcnas.speed_kernels"]: run for run in runs(store) if "mlflow.parentRunId" in run.data.tags}
+    assert set(children) == {"true", "false"}  # the switch changes rounding: not the same pipeline run
+    assert children["true"].data.tags["mlflow.parentRunId"] != children["false"].data.tags["mlflow.parentRunId"]
+
+
 def error_text(client, run_id):
     with open(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="error.txt",
                                                   tracking_uri=client.tracking_uri)) as file:
@@ -238,6 +248,19 @@ def test_run_stage_logs_scalar_params_under_their_own_name_and_a_bad_input_as_th
     (failed,) = [r for r in runs(store) if r.info.run_name == "score"]
     assert failed.info.status == "FAILED"
     assert failed.data.tags["zcnas.error"] == "ZcnasError: ground truth data/benchmarks/nb201.parquet not found"
+
+
+def test_a_bad_speed_kernel_switch_ends_a_stage_before_any_work_or_run(store, tmp_path, capsys, monkeypatch):
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text("seed: 7\n")
+    monkeypatch.setenv("ZCNAS_KERNELS", "fastest")
+    worked = []
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage("score", ["score"], lambda params, run: worked.append(True), params_path)
+    assert exit_info.value.code == 2 and not worked
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == "zcnas score: error: ZCNAS_KERNELS='fastest': expected on or off (also 1/0, true/false, yes/no)"
+    assert store.get_experiment_by_name("zcnas") is None or not runs(store)
 
 
 def test_ctrl_c_ends_a_stage_in_one_line_with_status_130_and_a_failed_run(store, tmp_path, capsys):

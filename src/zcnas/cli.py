@@ -184,6 +184,7 @@ def _ui(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from .data import METHODS, dataset_info, load_minibatches
+    from . import kernels
     from .device import resolve_device
     from .execution import ExecutorSettings, check_cluster, torch_threads
     from .files import check_table_path
@@ -213,6 +214,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.dataload not in METHODS:
         raise choice_error("--dataload", args.dataload, METHODS)
     resolve_device(args.device)
+    kernels.enabled()  # a bad ZCNAS_KERNELS
     proxies = tuple(proxy.name for proxy in resolve_proxies(args.proxies))
     check_cluster(executor)  # the last check: it may wait on the network
     archs = ([space.parse(args.arch)] if args.arch is not None

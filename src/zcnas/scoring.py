@@ -2,20 +2,22 @@
 
 Each architecture's weights come from a seed derived from (global seed, architecture
 key), its minibatch is the shared one or one seeded by the same identity, and every
-worker runs the same number of torch threads, so a score does not depend on the
-order, the process or the number of workers that computed it.
+worker runs the same number of torch threads with the driver's speed-kernel switch
+(`zcnas.kernels`), so a score does not depend on the order, the process or the number
+of workers that computed it.
 """
 
 import random
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Hashable, Iterable
 
 import pandas as pd
 
+from . import kernels
 from .data import Minibatches
 from .device import exact_kernels, resolve_device, synchronize
 from .errors import ZcnasError, check_positive_integer
@@ -28,7 +30,7 @@ from .seeding import derive_seed, seeded
 from .spaces import SearchSpace
 
 # The code a score row depends on: a change to any of it makes a journal stale.
-SCORING_CODE = ("proxies", "spaces", "data", "seeding.py", "device.py", "scoring.py")
+SCORING_CODE = ("proxies", "spaces", "kernels", "data", "seeding.py", "device.py", "scoring.py")
 SCORES = "scores"  # the job's one journal group
 
 
@@ -39,7 +41,9 @@ class ScoringJob:
     `threads` is torch's intra-op thread count in every worker: a float sum split over
     a different number of threads rounds differently, so it is part of the result's
     identity (and fixed whatever the number of workers). `batch_parts` is the number of
-    parts the batch is measured in (see `zcnas.proxies.engine.SPLIT_EFFECT`).
+    parts the batch is measured in (see `zcnas.proxies.engine.SPLIT_EFFECT`). `speed_kernels`:
+    whether the speed kernels run (`zcnas.kernels`; by default the process's switch), which
+    changes float rounding.
     """
 
     space: SearchSpace
@@ -50,6 +54,7 @@ class ScoringJob:
     device: str = "auto"
     threads: int = 1
     batch_parts: int = 1
+    speed_kernels: bool = field(default_factory=kernels.enabled)
 
     def __post_init__(self):
         for name in ("threads", "batch_parts"):
@@ -68,6 +73,7 @@ class ScoringJob:
             "device_type": resolve_device(self.device).type,
             "threads": self.threads,
             "batch_parts": self.batch_parts,
+            "speed_kernels": self.speed_kernels,
         }
 
 
@@ -77,12 +83,14 @@ def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> di
     device = resolve_device(job.device)
     key = job.space.key(arch)
     start = time.perf_counter()
-    with seeded(derive_seed(job.seed, key)):
-        net = job.space.build(arch, num_classes=job.num_classes)
-    net = net.to(device)
-    synchronize(device)
-    built = time.perf_counter()
-    scores = score(net, job.batches.batch(key), job.proxies, parts=job.batch_parts, warn_on_split=warn_on_split)
+    with kernels.switched(job.speed_kernels):
+        with seeded(derive_seed(job.seed, key)):
+            net = job.space.build(arch, num_classes=job.num_classes)
+        net = kernels.accelerated(net).to(device)
+        synchronize(device)
+        built = time.perf_counter()
+        scores = score(net, job.batches.batch(key), job.proxies, parts=job.batch_parts,
+                       warn_on_split=warn_on_split)
     row = {"arch": job.space.format(arch), **scores}
     row.update({f"seconds_{name}": seconds for name, seconds in scores.seconds.items()})
     row["seconds_build"] = built - start
@@ -93,7 +101,7 @@ def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> di
 
 @contextmanager
 def _scoring_process(job: ScoringJob):
-    # Every process that scores, this one included, with the kernels and thread count of the job.
+    # Every process that scores, this one included, with the job's exact GPU kernels and thread count.
     exact_kernels()
     with torch_threads(job.threads):
         yield job

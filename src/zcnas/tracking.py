@@ -53,6 +53,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from . import kernels
 from .errors import ZcnasError
 from .files import atomic_path
 from .fingerprint import source_digest
@@ -306,7 +307,8 @@ def _tracked_stage(client, stage: str, all_params: dict, stage_params: dict, dev
     experiment_id = _experiment_id(client)
     version = code_version()
     label = run_label()
-    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), code_fingerprint(), label))
+    pipeline_key = hashlib.sha256(repr((sorted(flatten(all_params).items()), code_fingerprint(), label,
+                                        kernels.enabled()))
                                   .encode()).hexdigest()[:16]
     tags = {
         **{f"zcnas.{k}": v for k, v in version.items()},
@@ -317,6 +319,7 @@ def _tracked_stage(client, stage: str, all_params: dict, stage_params: dict, dev
         "zcnas.params_hash": hashlib.sha256(repr(sorted(flatten(stage_params).items())).encode()).hexdigest()[:12],
         "zcnas.device": device,
         "zcnas.torch_version": torch.__version__,
+        "zcnas.speed_kernels": str(kernels.enabled()).lower(),
         "zcnas.machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
     }
     parent_id = _parent_run(client, experiment_id, pipeline_key, all_params, tags)

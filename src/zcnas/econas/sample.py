@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import kernels
 from ..data import DEFAULT_DATA_DIR, load_split
 from ..device import exact_kernels, resolve_device
 from ..errors import ZcnasError, check_positive_integer
@@ -26,7 +27,7 @@ from .config import TrainingConfig, configs_from_params
 from .data import data_digest, prepare_data
 
 # The code a trained row depends on: a change to any of it makes a journal stale.
-TRAINING_CODE = ("econas", "spaces", "data", "seeding.py", "device.py")
+TRAINING_CODE = ("econas", "spaces", "kernels", "data", "seeding.py", "device.py")
 COLUMNS = ["config", "arch", "epoch", "val_acc", "train_loss", "minibatches", "images", "seconds", "flops"]
 # Wall-clock seconds are a measurement of the machine, not a result (see `train_sample`).
 TIMING_COLUMNS = ["config", "arch", "epoch", "seconds"]
@@ -59,7 +60,7 @@ def train_sample(
     `workers` None: one process per CPU core (see `zcnas.execution.default_workers`).
     Results are bit-identical whatever the workers, backend (`executor`), order or
     resumption, for a given `threads_per_worker` (threads change the order of float
-    sums) and device.
+    sums), device and speed-kernel switch (`zcnas.kernels`, the driver's in every worker).
     """
     configs = _as_configs(configs, dataset)
     images, labels = load_split(dataset, "train", data_dir, download)
@@ -92,6 +93,7 @@ def train_archs(
     workers = default_workers(torch_device.type) if workers is None else workers
     check_positive_integer("workers", workers)
     check_positive_integer("threads_per_worker", threads_per_worker)
+    speed_kernels = kernels.enabled()
     archs = list(dict.fromkeys(_parse(arch) for arch in archs))
     names = [training.SPACE.format(arch) for arch in archs]
     # Prepared before any journal is opened, so bad settings fail without leaving files behind.
@@ -101,13 +103,13 @@ def train_archs(
     journals = {config.name: out.with_name(f"{out.name}.{config.name}.journal.jsonl") for config in configs}
     settings = {config.name: {"config": config.fields(), "dataset": dataset, "seed": seed, "val_fraction": val_fraction,
                               "data": digest, "device_type": torch_device.type,
-                              "threads": threads_per_worker}
+                              "threads": threads_per_worker, "speed_kernels": speed_kernels}
                 for config in configs}
     with ResumableJob(journals, settings, TRAINING_CODE, row_keys=("arch", "rows")) as resumable:
         tasks = [(config.name, training.SPACE.format(arch), (config.name, arch)) for arch in archs for config in configs]
         # Epoch bars of their own where a worker has a line for them: not from Ray's workers.
         shared = ({config.name: config for config in configs}, data, seed, str(torch_device), threads_per_worker,
-                  progress and executor.backend == "local")
+                  speed_kernels, progress and executor.backend == "local")
         resumable.run(tasks, _train_item, shared, _training_process,
                       lambda result: (result[0], {"arch": result[1], "rows": result[2]}), workers, executor,
                       desc="reduced training", unit="net", progress=progress)
@@ -142,12 +144,12 @@ def _parse(arch: Hashable | str) -> Hashable:
 
 @contextmanager
 def _training_process(shared: tuple):
-    # Every process that trains, this one included: exact kernels (on an H200, PyTorch's
+    # Every process that trains, this one included: exact GPU kernels (on an H200, PyTorch's
     # default cuDNN choices gave two runs of one cell different weights after three steps),
-    # the job's thread count, the data on the device.
-    configs, data, seed, device, threads, progress = shared
+    # the job's thread count and speed-kernel switch, the data on the device.
+    configs, data, seed, device, threads, speed_kernels, progress = shared
     exact_kernels()
-    with torch_threads(threads):
+    with torch_threads(threads), kernels.switched(speed_kernels):
         yield {"configs": configs, "data": {name: part.to(torch.device(device)) for name, part in data.items()},
                "seed": seed, "progress": progress, "position": worker_position()}
 

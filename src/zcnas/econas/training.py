@@ -17,22 +17,17 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .. import kernels
 from ..proxies.passes.flops import count_flops
 from ..seeding import derive_seed, seeded
 from ..spaces import get_space
 from .augment import crop_padding, random_crop_flip
 from .config import TrainingConfig
 from .data import TrainingData
-from .interleaved import IMAGES_INTERLEAVED, interleave_images, interleaved_layout
 
 SPACE = get_space("nb201")
 TRAINING_FLOPS_PER_FORWARD = 3
 _EVAL_BATCH = 256  # larger batches run slower on a CPU (r32c16: 128 vs 76 images/s at 1024)
-# At NB201's reduced channel counts, PyTorch's CPU convolutions (their backward above all)
-# and the 3x3 pooling run faster on channels-last tensors; on the CPU, training steps also
-# interleave the batch's images (`interleaved_layout`): r8c4 at batch 2048 trains about 2x
-# faster than the textbook NCHW loop (bench/econas.py: 1.96-2.09x in four 5-run medians).
-_LAYOUT = torch.channels_last
 
 
 def build_network(config: TrainingConfig, arch: Hashable, num_classes: int, seed: int) -> nn.Module:
@@ -51,11 +46,16 @@ def train_network(
     net: nn.Module, config: TrainingConfig, data: TrainingData, generator: torch.Generator, progress: bool = False,
     position: int | None = None, description: str = "",
 ):
-    """Train `net` in place (on its device; `data` must be there too; its weights are moved
-    to channels-last memory), yielding after each epoch a dict: epoch, val_acc (%),
-    train_loss (mean over the epoch), and the cumulative minibatches, images and seconds."""
+    """Train `net` in place (on its device; `data` must be there too), yielding after each
+    epoch a dict: epoch, val_acc (%), train_loss (mean over the epoch), and the cumulative
+    minibatches, images and seconds.
+
+    The speed kernels (`zcnas.kernels`) are applied to it: its 3x3 average pooling becomes
+    the window-sum kernel, its weights move to channels-last memory, and on the CPU each
+    step interleaves the batch's images. At r8c4, batch 2048, that trains about 2x faster
+    than with the kernels off, PyTorch's own ops in NCHW memory (bench/econas.py)."""
     device = next(net.parameters()).device
-    net.to(memory_format=_LAYOUT)
+    kernels.accelerated(net).to(memory_format=kernels.training_layout())
     num_train = len(data.train_labels)
     sizes = batch_sizes(num_train, config.batch_size)
     batches_per_epoch = len(sizes)
@@ -74,7 +74,7 @@ def train_network(
         for batch in torch.randperm(num_train, generator=generator).split(sizes):
             batch = batch.to(device)
             inputs = random_crop_flip(data.train_images[batch], padding, data.fill, generator)
-            loss = F.cross_entropy(training_logits(net, inputs), data.train_labels[batch])
+            loss = F.cross_entropy(kernels.training_logits(net, inputs), data.train_labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -96,14 +96,15 @@ def train_network(
 
 def batch_sizes(count: int, batch_size: int) -> list[int]:
     """Sizes of an epoch's ceil(count / batch_size) near-equal batches (none is left with a
-    single image: BatchNorm needs two), each a multiple of `IMAGES_INTERLEAVED` images
-    when that keeps them within `batch_size` (so they train in the interleaved layout);
-    the count's remainder joins the last batch."""
+    single image: BatchNorm needs two), each a multiple of `kernels.IMAGES_INTERLEAVED`
+    images when that keeps them within `batch_size` (so they train in the interleaved
+    layout); the count's remainder joins the last batch. The sizes are the same with the
+    kernels off, so that switching them changes rounding only."""
     batches = math.ceil(count / batch_size)
-    groups, remainder = divmod(count, IMAGES_INTERLEAVED)
-    if groups < batches or math.ceil(groups / batches) * IMAGES_INTERLEAVED > batch_size:
+    groups, remainder = divmod(count, kernels.IMAGES_INTERLEAVED)
+    if groups < batches or math.ceil(groups / batches) * kernels.IMAGES_INTERLEAVED > batch_size:
         return _near_equal(count, batches)
-    sizes = [size * IMAGES_INTERLEAVED for size in _near_equal(groups, batches)]
+    sizes = [size * kernels.IMAGES_INTERLEAVED for size in _near_equal(groups, batches)]
     sizes[-1] += remainder
     return sizes
 
@@ -112,22 +113,12 @@ def _near_equal(total: int, parts: int) -> list[int]:
     return [total // parts + (index < total % parts) for index in range(parts)]
 
 
-def training_logits(net: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The network's logits for a training batch: on the CPU in the interleaved layout when
-    the batch size allows (the same values to float rounding, faster), else in
-    channels-last memory."""
-    if images.device.type == "cpu" and len(images) % IMAGES_INTERLEAVED == 0:
-        with interleaved_layout():
-            return net(interleave_images(images))
-    return net(images.contiguous(memory_format=_LAYOUT))
-
-
 @torch.no_grad()
 def accuracy(net: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Top-1 accuracy in % (eval mode: BatchNorm uses its running statistics)."""
     net.eval()
     correct = sum(
-        (net(part.contiguous(memory_format=_LAYOUT)).argmax(1) == part_labels).sum().item()
+        (net(part.contiguous(memory_format=kernels.training_layout())).argmax(1) == part_labels).sum().item()
         for part, part_labels in zip(images.split(_EVAL_BATCH), labels.split(_EVAL_BATCH))
     )
     return 100.0 * correct / len(labels)

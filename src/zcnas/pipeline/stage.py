@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .. import kernels
 from ..errors import INTERRUPTED, ZcnasError
 from ..execution import default_workers
 from ..tracking import StageRun, stage_run
@@ -20,6 +21,7 @@ def run_stage(name: str, sections: list[str], body: Callable[[Params, StageRun],
     """
     try:
         params = load_params(params_path)
+        kernels.enabled()  # a bad ZCNAS_KERNELS, before any work
         # From the full dump rather than params.section(), which wraps a scalar as {name: value}:
         # MLflow would show `seed` as `seed.seed`.
         everything = params.model_dump()

@@ -7,7 +7,7 @@ the batch split, one more forward per part.
 import torch
 import torch.nn.functional as F
 
-from .batchnorm import cheap_batchnorm_second_derivative
+from ... import kernels
 from .context import Context
 from .main import accumulate
 from .registry import register_pass
@@ -20,7 +20,7 @@ def hessian(context: Context) -> list[torch.Tensor]:
         return _hessian_grads(weights, grads, context["loss_graph"])
     hessian_grads = [torch.zeros_like(w) for w in weights]
     for part_inputs, part_targets, share in context.batch_parts():
-        with cheap_batchnorm_second_derivative():
+        with kernels.second_order_batchnorm():
             loss = F.cross_entropy(context.net(part_inputs), part_targets) * share
         graph_grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
         accumulate(hessian_grads, _hessian_grads(weights, grads, graph_grads))

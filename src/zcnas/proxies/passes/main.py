@@ -5,7 +5,7 @@ gradients of the cross-entropy loss (`gradients`); per layer, N x C_out sums ove
 spatial positions of (output * d loss / d output) (`channel_products`, for fisher); the
 input Jacobian of sum(logits) (`jacobian`); and the weight gradients with their graph
 kept (`loss_graph`), so GraSP's Hessian product reuses this forward, built with
-BatchNorm's cheap second derivative (batchnorm.py). The graph cannot be kept across
+BatchNorm's cheap second derivative (`zcnas.kernels.second_order_batchnorm`). The graph cannot be kept across
 batch parts, so with the batch split `loss_graph` is None.
 """
 
@@ -14,7 +14,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from .batchnorm import cheap_batchnorm_second_derivative
+from ... import kernels
 from .context import Context
 from .registry import register_pass
 from .tools import captured
@@ -39,7 +39,7 @@ def main(context: Context) -> dict:
     graph_grads = None
     hooked = dict(enumerate(context.layers)) if want_activations else {}
     for part_inputs, part_targets, share in context.batch_parts():
-        second_order = cheap_batchnorm_second_derivative() if keep_graph else nullcontext()
+        second_order = kernels.second_order_batchnorm() if keep_graph else nullcontext()
         with captured(hooked) as calls, second_order:
             part_inputs = part_inputs.detach().requires_grad_(want_jacobian)
             logits = context.net(part_inputs)

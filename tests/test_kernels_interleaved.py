@@ -1,5 +1,5 @@
-"""The econas training loop's fast CPU path: the interleaved layout and the wide BatchNorm
-compute what the network computes on the batch as it is (float64, to rounding)."""
+"""The speed kernels of reduced training on the CPU: the interleaved layout and the wide
+BatchNorm compute what the network computes on the batch as it is (float64, to rounding)."""
 
 import copy
 import random
@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zcnas import kernels
 from zcnas.econas import make_config, prepare_data
 from zcnas.econas import training
-from zcnas.econas import wide_batchnorm
-from zcnas.econas.interleaved import IMAGES_INTERLEAVED, interleave_images, interleaved_layout
-from zcnas.econas.wide_batchnorm import wide_batch_norm
+from zcnas.kernels import wide_batchnorm
+from zcnas.kernels.interleaved import IMAGES_INTERLEAVED, interleave_images, interleaved_layout
+from zcnas.kernels.wide_batchnorm import wide_batch_norm
 from zcnas.spaces.nb201 import NB201
 
 CHANNELS_LAST = torch.channels_last
@@ -190,17 +191,17 @@ def test_training_interleaved_trains_the_network_as_on_plain_batches(monkeypatch
         return rows, net.state_dict()
 
     layouts = []
-    real = training.interleaved_layout
+    real = kernels.interleaved_layout
 
     def counting():
         layouts.append(1)
         return real()
 
-    monkeypatch.setattr(training, "interleaved_layout", counting)
+    monkeypatch.setattr(kernels, "interleaved_layout", counting)
     ours, our_state = train()
     # 54 training images: batches of 16, 12 and 12 interleaved, the last (14) as it is.
     assert len(layouts) == 2 * 3
-    monkeypatch.setattr(training, "training_logits", lambda net, images: net(images.contiguous(
+    monkeypatch.setattr(kernels, "training_logits", lambda net, images: net(images.contiguous(
         memory_format=CHANNELS_LAST)))
     plain, plain_state = train()
     assert len(layouts) == 2 * 3

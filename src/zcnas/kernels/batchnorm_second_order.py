@@ -23,7 +23,7 @@ W = Σ u·gO - (A·U + B·V)/m. Then
             + (2·γ·s²·B·V/m² - s·p·B/m - γ·s²·W/m) · x̂
             + γ·s²·(B·U + A·V)/m² - s·p·A/m
 (the last from d/dx = s·(G - mean G - x̂·mean(G·x̂)) - (∂/∂s)·s²·x̂/m for the part G
-that reaches x through x̂; tests/test_batchnorm_second_order.py checks it against
+that reaches x through x̂; tests/test_kernels_batchnorm_second_order.py checks it against
 finite differences and against PyTorch's double backward).
 """
 

@@ -1,4 +1,4 @@
-"""The cheap BatchNorm second derivative GraSP's graph is built with (proxies/passes/batchnorm.py)."""
+"""The cheap BatchNorm second derivative GraSP's graph is built with (zcnas/kernels/batchnorm_second_order.py)."""
 
 from contextlib import nullcontext
 
@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import zcnas
-from zcnas.proxies.passes.batchnorm import cheap_batchnorm_second_derivative
+from zcnas.kernels.batchnorm_second_order import cheap_batchnorm_second_derivative
 
 
 def _inputs(shape, seed=0):

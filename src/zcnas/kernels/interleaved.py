@@ -23,7 +23,7 @@ their weights expect:
   mode on the CPU);
 - the classifier's input, kC features per row, is read back as one row per image.
 The values are those of the network run on the batch as it is, to float rounding
-(tests/test_econas_interleaved.py: float64 losses, gradients and running statistics).
+(tests/test_kernels_interleaved.py: float64 losses, gradients and running statistics).
 Two images per group give the convolutions their speed; four also put 16 channels in
 each row for the pooling and the ReLUs, 3% faster again. At r8c4, batch 2048, a training
 step runs about 1.4x faster than in plain channels-last memory (bench/econas.py).

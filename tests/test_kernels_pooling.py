@@ -1,4 +1,4 @@
-"""NB201's avg_pool_3x3 fast path gives PyTorch's NCHW pooling, up to second derivatives: bit for
+"""The pooling kernel (NB201's avg_pool_3x3 as a depthwise window sum) gives PyTorch's NCHW pooling, up to second derivatives: bit for
 bit in float64, to float32 rounding in float32 (a depthwise convolution, whose order of addition is
 oneDNN's); in channels-last memory (econas training) it stays there and agrees to float tolerance."""
 
@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from zcnas.spaces.nb201.network import make_op
-from zcnas.spaces.nb201.pooling import AvgPool3x3
+from zcnas.kernels.pooling import AvgPool3x3
 
 
 def values_and_derivatives(pool: nn.Module, x: torch.Tensor, weights: torch.Tensor):
@@ -69,8 +68,3 @@ def test_border_averages_only_real_pixels():
     # 2x2 input: every 3x3 window covers all four pixels, so each output is their mean.
     x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])
     assert torch.equal(AvgPool3x3()(x), torch.full_like(x, 3.0))
-
-
-def test_nb201_op_uses_it():
-    op = make_op("avg_pool_3x3", 4)
-    assert isinstance(op, AvgPool3x3) and isinstance(op, nn.AvgPool2d)

@@ -11,7 +11,7 @@ oneDNN's choice: at NB201's channel counts on the Xeon this was measured on, it 
 PyTorch's NCHW pooling bit for bit; in general, to float32 rounding. Float64 (synflow),
 for which that convolution is slow, pools in channels-last memory and hands back NCHW,
 bit for bit PyTorch's NCHW results. Gradients and gradients of gradients (GraSP) are
-built from the same window sum (tests/test_nb201_pooling.py).
+built from the same window sum (tests/test_kernels_pooling.py).
 
 A tensor already in channels-last memory (the econas training loop runs so) stays there.
 """

@@ -14,7 +14,7 @@ reads the input once:
   gx = γ·s·(gO - Σ gO/m - x̂·Σ(gO·x̂)/m) as two fused multiply-adds of gO and x,
 with m the pixel count, s = 1/sqrt(var + eps), x̂ = (x - mean)·s. Running statistics
 follow PyTorch's rule (momentum update, unbiased variance). Values equal `F.batch_norm`'s
-to float rounding (tests/test_econas_interleaved.py); from 8 channels PyTorch's kernel
+to float rounding (tests/test_kernels_interleaved.py); from 8 channels PyTorch's kernel
 is as fast, and `interleaved_layout` leaves BatchNorm to it there.
 """
 
