@@ -155,11 +155,25 @@ def test_captured_keeps_inputs_before_an_in_place_op_changes_them():
     assert outputs["linear"][0].tolist() == [[2.0, 0.0], [0.0, 4.0]]
 
 
+def test_captured_records_each_module_under_each_of_its_keys_and_no_other_module():
+    shared = nn.ReLU()
+    net = nn.Sequential(nn.Linear(2, 2), shared, nn.Linear(2, 2), shared)
+    other = nn.Linear(2, 2)
+    with torch.no_grad(), captured({"first": net[0], "relu": shared, "again": shared}, "output") as outputs:
+        net(torch.ones(1, 2))
+        other(torch.ones(1, 2))
+    assert [len(outputs[key]) for key in ("first", "relu", "again")] == [1, 2, 2]
+    assert outputs["relu"][1] is outputs["again"][1]
+
+
 def test_captured_removes_its_hooks_also_when_the_forward_fails():
     net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
     with pytest.raises(RuntimeError):
         with captured({"linear": net[0], "relu": net[1]}, "input"):
             net(torch.ones(1, 3))  # wrong width
+    from torch.nn.modules import module
+
+    assert not module._global_forward_pre_hooks and not module._global_forward_hooks
     assert not net[0]._forward_pre_hooks and not net[1]._forward_pre_hooks
     with pytest.raises(ValueError, match="'middle'"):
         with captured({"linear": net[0]}, "middle"):

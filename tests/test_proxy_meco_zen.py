@@ -51,6 +51,16 @@ def test_meco_sums_over_every_module_containers_included():
     assert meco(nn.Sequential(identity_conv(), nn.ReLU()), sample(A, B)) == pytest.approx(3 * SMALLEST, abs=1e-9)
 
 
+def test_meco_computes_a_map_shared_by_a_container_and_its_last_child_once(monkeypatch):
+    from zcnas.proxies import meco as meco_module
+
+    computed = []
+    real = meco_module._smallest_eigenvalue
+    monkeypatch.setattr(meco_module, "_smallest_eigenvalue", lambda output: computed.append(output) or real(output))
+    assert meco(nn.Sequential(identity_conv(), nn.ReLU()), sample(A, B)) == pytest.approx(3 * SMALLEST, abs=1e-9)
+    assert len(computed) == 2  # the conv's map, and the ReLU's, which the Sequential returns too
+
+
 def test_meco_reads_the_first_sample_alone():
     """The reference forwards one image: with BatchNorm in train mode, the statistics must be
     that image's, so a second sample changes nothing (whole-batch statistics would)."""

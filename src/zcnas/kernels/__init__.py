@@ -11,9 +11,9 @@ own op (values, gradients and, where GraSP needs them, second derivatives):
 - and the channels-last memory reduced training runs in.
 
 Networks are built stock (a search space knows nothing of these); the work applies the
-kernels where it runs: scoring to the network it has built (`accelerated`) and around
-GraSP's graph (`second_order_batchnorm`), reduced training to its steps
-(`training_layout`, `training_logits`).
+kernels where it runs: scoring and reduced training to the network they run
+(`accelerated`), scoring around GraSP's graph (`second_order_batchnorm`), reduced
+training to its weights and steps (`training_layout`, `training_logits`).
 
 `ZCNAS_KERNELS=off` turns them all off: every op is then PyTorch's own, in NCHW memory,
 so results equal the stock path's exactly, and with the kernels on they differ from it

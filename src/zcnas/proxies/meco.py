@@ -19,12 +19,19 @@ def meco(context) -> float:
     `meco_opt`, which correlates 8 random channels and scales by C / 8.
     """
     total = 0.0
+    smallest: dict[int, float] = {}  # by tensor: an output shared by modules is one object
     for output in context["module_outputs"]:
-        matrix = output.reshape(output.shape[0], -1)
-        if matrix.shape[1] < 2:
-            continue  # one position: every correlation is undefined, set to 0, smallest eigenvalue 0
-        # at least 2-D: the correlation of a single channel comes back as a scalar
-        correlation = torch.atleast_2d(torch.corrcoef(matrix.double()))
-        correlation = torch.where(correlation.isfinite(), correlation, torch.zeros_like(correlation))
-        total += float(torch.linalg.eigvalsh(correlation).min())
+        if id(output) not in smallest:
+            smallest[id(output)] = _smallest_eigenvalue(output)
+        total += smallest[id(output)]
     return total
+
+
+def _smallest_eigenvalue(output: torch.Tensor) -> float:
+    matrix = output.reshape(output.shape[0], -1)
+    if matrix.shape[1] < 2:
+        return 0.0  # one position: every correlation is undefined, set to 0, smallest eigenvalue 0
+    # at least 2-D: the correlation of a single channel comes back as a scalar
+    correlation = torch.atleast_2d(torch.corrcoef(matrix.double()))
+    correlation = torch.where(correlation.isfinite(), correlation, torch.zeros_like(correlation))
+    return float(torch.linalg.eigvalsh(correlation).min())

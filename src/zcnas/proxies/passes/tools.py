@@ -6,6 +6,7 @@ from typing import Callable, Hashable, Iterator, Mapping
 
 import torch
 from torch import nn
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from ...errors import ZcnasError
 
@@ -19,27 +20,31 @@ def captured(modules: Mapping[Hashable, nn.Module], where: str = "output",
     `transform` is applied inside the hook, before any in-place op downstream (an in-place
     ReLU, say) can overwrite the tensor: pass e.g. `lambda x: x > 0` for ReLU codes. Without
     it the tensor itself is kept, still in the graph, to take gradients with respect to it.
-    The hooks are removed on leaving the block, also when the forward pass raises.
+    The hook is removed on leaving the block, also when the forward pass raises.
+
+    One global hook serves every module: registering a hook per module cost more than
+    the forward pass it watched (MeCo hooks about 260 modules per NB201 cell).
     """
     if where not in ("input", "output"):
         raise ValueError(f"where must be 'input' or 'output', got {where!r}")
     keep = transform or (lambda tensor: tensor)
     calls: dict[Hashable, list] = {key: [] for key in modules}
+    keys_by_module: dict[int, list[Hashable]] = {}
+    for key, module in modules.items():  # `modules` holds them, so their ids stay theirs
+        keys_by_module.setdefault(id(module), []).append(key)
 
-    def hook_for(key):
-        if where == "input":
-            return lambda module, args: calls[key].append(keep(args[0]))
-        return lambda module, args, output: calls[key].append(keep(output))
+    def record(module, value) -> None:
+        for key in keys_by_module.get(id(module), ()):
+            calls[key].append(keep(value))
 
-    handles = []
+    if where == "input":
+        handle = register_module_forward_pre_hook(lambda module, args: record(module, args[0]))
+    else:
+        handle = register_module_forward_hook(lambda module, args, output: record(module, output))
     try:
-        for key, module in modules.items():
-            register = module.register_forward_pre_hook if where == "input" else module.register_forward_hook
-            handles.append(register(hook_for(key)))
         yield calls
     finally:
-        for handle in handles:
-            handle.remove()
+        handle.remove()
 
 
 def feature_modules(net: nn.Module) -> dict[str, nn.Module]:
