@@ -55,10 +55,25 @@ def test_meco_computes_a_map_shared_by_a_container_and_its_last_child_once(monke
     from zcnas.proxies import meco as meco_module
 
     computed = []
-    real = meco_module._smallest_eigenvalue
-    monkeypatch.setattr(meco_module, "_smallest_eigenvalue", lambda output: computed.append(output) or real(output))
+    real = meco_module._smallest_eigenvalues
+    monkeypatch.setattr(meco_module, "_smallest_eigenvalues", lambda outputs: computed.extend(outputs) or real(outputs))
     assert meco(nn.Sequential(identity_conv(), nn.ReLU()), sample(A, B)) == pytest.approx(3 * SMALLEST, abs=1e-9)
     assert len(computed) == 2  # the conv's map, and the ReLU's, which the Sequential returns too
+
+
+def test_meco_correlations_are_torch_corrcoef_matrix_by_matrix():
+    """Solved as a stack, each matrix must give what torch.corrcoef gives it alone, to rounding
+    (bit for bit on NB201's shapes), a constant channel (NaN, set to 0) and a single channel included."""
+    from zcnas.proxies.meco import _correlations
+
+    generator = torch.Generator().manual_seed(0)
+    for channels, positions in [(5, 9), (1, 4), (3, 2)]:
+        stack = torch.randn(4, channels, positions, generator=generator, dtype=torch.float64)
+        stack[1, 0] = 2.5
+        for matrix, correlation in zip(stack, _correlations(stack)):
+            expected = torch.atleast_2d(torch.corrcoef(matrix))
+            expected = torch.where(expected.isfinite(), expected, torch.zeros_like(expected))
+            torch.testing.assert_close(correlation, expected, rtol=0, atol=1e-12)
 
 
 def test_meco_reads_the_first_sample_alone():

@@ -18,20 +18,40 @@ def meco(context) -> float:
     channel, a 1x1 map) set to 0 before the eigenvalues. This is the plain `meco`, not
     `meco_opt`, which correlates 8 random channels and scales by C / 8.
     """
+    outputs = context["module_outputs"]
+    smallest = _smallest_eigenvalues({id(output): output for output in outputs})
     total = 0.0
-    smallest: dict[int, float] = {}  # by tensor: an output shared by modules is one object
-    for output in context["module_outputs"]:
-        if id(output) not in smallest:
-            smallest[id(output)] = _smallest_eigenvalue(output)
+    for output in outputs:
         total += smallest[id(output)]
     return total
 
 
-def _smallest_eigenvalue(output: torch.Tensor) -> float:
-    matrix = output.reshape(output.shape[0], -1)
-    if matrix.shape[1] < 2:
-        return 0.0  # one position: every correlation is undefined, set to 0, smallest eigenvalue 0
-    # at least 2-D: the correlation of a single channel comes back as a scalar
-    correlation = torch.atleast_2d(torch.corrcoef(matrix.double()))
-    correlation = torch.where(correlation.isfinite(), correlation, torch.zeros_like(correlation))
-    return float(torch.linalg.eigvalsh(correlation).min())
+def _smallest_eigenvalues(outputs: dict[int, torch.Tensor]) -> dict[int, float]:
+    """Key -> smallest eigenvalue of the output's channel correlation matrix. Outputs of one
+    shape are stacked and solved together: hundreds of separate small solves cost more in
+    calls than in arithmetic. Each matrix's result is what torch.corrcoef and eigvalsh give it
+    alone, bit for bit on NB201's and NB101's shapes (to rounding in general: a reduction over
+    a stack may group its sums differently)."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for key, output in outputs.items():
+        by_shape.setdefault(tuple(output.shape), []).append(key)
+    smallest = {}
+    for keys in by_shape.values():
+        matrices = torch.stack([outputs[key].reshape(outputs[key].shape[0], -1) for key in keys])
+        if matrices.shape[2] < 2:
+            values = [0.0] * len(keys)  # one position: every correlation is undefined, set to 0, smallest eigenvalue 0
+        else:
+            values = torch.linalg.eigvalsh(_correlations(matrices.double())).amin(dim=1).tolist()
+        smallest.update(zip(keys, values))
+    return smallest
+
+
+def _correlations(matrices: torch.Tensor) -> torch.Tensor:
+    """torch.corrcoef of each (channels x positions) matrix of the stack, in its order of
+    operations, with the entries that are NaN or infinite set to 0."""
+    centred = matrices - matrices.mean(dim=2, keepdim=True)
+    # One product per matrix: a batched product may sum in another order than torch.corrcoef's
+    covariance = torch.stack([torch.mm(matrix, matrix.t()) for matrix in centred]) / (matrices.shape[2] - 1)
+    deviation = covariance.diagonal(dim1=1, dim2=2).sqrt()
+    correlation = (covariance / deviation.unsqueeze(2) / deviation.unsqueeze(1)).clip(-1, 1)
+    return torch.where(correlation.isfinite(), correlation, torch.zeros_like(correlation))
