@@ -19,6 +19,7 @@ def meco(context) -> float:
     `meco_opt`, which correlates 8 random channels and scales by C / 8.
     """
     outputs = context["module_outputs"]
+    # One entry per tensor: a map that a container and its last child both return is one object.
     smallest = _smallest_eigenvalues({id(output): output for output in outputs})
     total = 0.0
     for output in outputs:
