@@ -44,6 +44,20 @@ def test_equals_pytorch_pooling_to_rounding_in_float32(shape):
         torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(1, 16, 32, 32), (1, 64, 8, 8), (1, 3, 5, 2)])
+def test_a_batch_of_one_equals_pytorch_pooling_bit_for_bit_in_its_layout(shape, dtype):
+    for ours, theirs in _against_pytorch_pooling(shape, dtype):
+        assert ours.is_contiguous()
+        assert torch.equal(ours, theirs)
+    reference = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    x = torch.randn(shape, dtype=dtype)
+    for layout in (torch.contiguous_format, torch.channels_last):  # without a gradient: pooled channels-last
+        pooled = AvgPool3x3()(x.contiguous(memory_format=layout))
+        assert pooled.is_contiguous(memory_format=layout)
+        assert torch.equal(pooled, reference(x))
+
+
 @pytest.mark.parametrize("shape", [(8, 4, 8, 8), (3, 5, 7, 6), (2, 16, 2, 2)])
 def test_channels_last_input_stays_channels_last_with_pytorchs_values(shape):
     generator = torch.Generator().manual_seed(sum(shape))

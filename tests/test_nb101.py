@@ -227,3 +227,12 @@ def test_forward_pass_shape_and_options():
 def test_build_rejects_unknown_options():
     with pytest.raises(TypeError):
         NB101.build(NB101.spec([[0, 1], [0, 0]], ["input", "output"]), 10, channels=16)
+
+
+def test_reinitialise_declines_and_leaves_the_network_alone():
+    torch.manual_seed(0)
+    net = NB101.build(NB101.sample(random.Random(1)), stem_channels=8)
+    before = {name: value.clone() for name, value in net.state_dict().items()}
+    torch.manual_seed(1)
+    assert NB101.reinitialise(net) is False
+    assert all(torch.equal(before[name], value) for name, value in net.state_dict().items())

@@ -138,3 +138,21 @@ def test_space_registry():
     assert get_space("nb201") is NB201
     with pytest.raises(ZcnasError, match="nb101"):
         get_space("nb999")
+
+
+@pytest.mark.parametrize("num_classes, channels", [(10, 16), (120, 8)])
+def test_reinitialise_draws_the_weights_of_a_fresh_build_under_the_same_seed(num_classes, channels):
+    rng = random.Random(11)
+    for index in range(12):
+        cell = NB201.sample(rng)
+        torch.manual_seed(100 + index)
+        fresh = NB201.build(cell, num_classes=num_classes, channels=channels)
+        torch.manual_seed(7)
+        reused = NB201.build(cell, num_classes=num_classes, channels=channels)
+        reused(torch.randn(2, 3, 32, 32))  # moves every BatchNorm's statistics
+        torch.manual_seed(100 + index)
+        assert NB201.reinitialise(reused) is True
+        expected, got = fresh.state_dict(), reused.state_dict()
+        assert expected.keys() == got.keys()
+        for name in expected:
+            assert torch.equal(expected[name], got[name]), (NB201.format(cell), name)

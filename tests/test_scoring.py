@@ -65,15 +65,15 @@ def test_resume_after_a_crash_scores_nothing_twice(tmp_path, monkeypatch):
     cells = archs(6, seed=3)
     out = tmp_path / "scores.parquet"
     scored = []
-    real_score_one = scoring.score_one
+    real_score_seeds = scoring.score_seeds
 
-    def crash_after_three(job, arch, **options):
+    def crash_after_three(job, arch, seeds, **options):
         if len(scored) == 3:
             raise KeyboardInterrupt  # as if killed
         scored.append(arch)
-        return real_score_one(job, arch, **options)
+        return real_score_seeds(job, arch, seeds, **options)
 
-    monkeypatch.setattr(scoring, "score_one", crash_after_three)
+    monkeypatch.setattr(scoring, "score_seeds", crash_after_three)
     with pytest.raises(KeyboardInterrupt):
         score_architectures(make_job(), cells, out, progress=False)
     assert not out.exists()  # no half-written table
@@ -83,8 +83,8 @@ def test_resume_after_a_crash_scores_nothing_twice(tmp_path, monkeypatch):
         handle.write('{"arch": "|torn')  # killed mid-write
 
     scored.clear()
-    monkeypatch.setattr(scoring, "score_one",
-                        lambda job, arch, **options: (scored.append(arch), real_score_one(job, arch, **options))[1])
+    monkeypatch.setattr(scoring, "score_seeds", lambda job, arch, seeds, **options: (
+        scored.append(arch), real_score_seeds(job, arch, seeds, **options))[1])
     with pytest.warns(RuntimeWarning, match="torn"):
         table = score_architectures(make_job(), cells, out, progress=False)
     assert scored == cells[3:]
@@ -151,22 +151,22 @@ def test_a_journal_from_other_code_is_set_aside_not_resumed(tmp_path, monkeypatc
     cells = archs(3, seed=8)
     out = tmp_path / "scores.csv"
     monkeypatch.setattr(resumable, "source_digest", lambda *parts: "old-code")
-    real_score_one = scoring.score_one
+    real_score_seeds = scoring.score_seeds
 
-    def crash_after_one(job, arch, **options):
+    def crash_after_one(job, arch, seeds, **options):
         if crash_after_one.calls == 1:
             raise KeyboardInterrupt
         crash_after_one.calls += 1
-        return real_score_one(job, arch, **options)
+        return real_score_seeds(job, arch, seeds, **options)
 
     crash_after_one.calls = 0
-    monkeypatch.setattr(scoring, "score_one", crash_after_one)
+    monkeypatch.setattr(scoring, "score_seeds", crash_after_one)
     with pytest.raises(KeyboardInterrupt):
         score_architectures(make_job(), cells, out, progress=False)
     monkeypatch.setattr(resumable, "source_digest", lambda *parts: "new-code")
     scored = []
-    monkeypatch.setattr(scoring, "score_one",
-                        lambda job, arch, **options: (scored.append(arch), real_score_one(job, arch, **options))[1])
+    monkeypatch.setattr(scoring, "score_seeds", lambda job, arch, seeds, **options: (
+        scored.append(arch), real_score_seeds(job, arch, seeds, **options))[1])
     with pytest.warns(RuntimeWarning, match="other settings"):
         table = score_architectures(make_job(), cells, out, progress=False)
     assert scored == cells  # nothing reused from the old code's journal
@@ -290,3 +290,81 @@ def test_scoring_runs_deterministic_float32_kernels(tmp_path, monkeypatch):
     finally:
         cudnn.allow_tf32, matmul.allow_tf32, cudnn.deterministic, cudnn.benchmark = before
     assert seen == [(False, False, True, False)]
+
+
+def _without_seconds(table):
+    return table.drop(columns=[column for column in table if column.startswith("seconds_")])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scoring_under_several_seeds_gives_each_seeds_own_table(tmp_path, workers):
+    cells, seeds = archs(4, seed=12), (42, 7, 1234)
+    outs = [tmp_path / f"seed{seed}.parquet" for seed in seeds]
+    tables = scoring.score_under_seeds(make_job(), seeds, cells, outs, workers=workers, progress=False,
+                                       timings_outs=[tmp_path / f"timings{seed}.csv" for seed in seeds])
+    for seed, out, table in zip(seeds, outs, tables):
+        alone = score_architectures(make_job(seed=seed), cells, tmp_path / f"alone{seed}.parquet", progress=False)
+        pd.testing.assert_frame_equal(_without_seconds(table), _without_seconds(alone))
+        pd.testing.assert_frame_equal(pd.read_parquet(out), _without_seconds(alone))
+    assert not tables[0]["synflow"].equals(tables[1]["synflow"])
+    assert not list(tmp_path.glob("*.journal.jsonl"))
+
+
+def test_a_cell_is_built_once_for_all_its_seeds_where_the_space_can_reinitialise(tmp_path, monkeypatch):
+    built, real_build = [], NB201.build
+    monkeypatch.setattr(NB201, "build", lambda arch, **options: (built.append(arch), real_build(arch, **options))[1])
+    cells = archs(3, seed=13)
+    scoring.score_under_seeds(make_job(), (1, 2, 3), cells, [tmp_path / f"{seed}.csv" for seed in (1, 2, 3)],
+                              progress=False)
+    assert built[1:] == cells  # the first build checks the space supports the proxies
+
+
+def test_a_space_that_cannot_reinitialise_builds_each_seed_afresh(tmp_path):
+    from zcnas.spaces.nb101 import NB101
+
+    generator = torch.Generator().manual_seed(0)
+    batch = Minibatches.shared(torch.randn(2, 3, 32, 32, generator=generator), torch.tensor([0, 1]))
+    job = ScoringJob(NB101, ("synflow", "params"), batch, num_classes=10, seed=0, device="cpu")
+    cells = [NB101.sample(random.Random(seed)) for seed in (1, 2)]
+    together = scoring.score_under_seeds(job, (5, 6), cells, [tmp_path / "5.csv", tmp_path / "6.csv"], progress=False)
+    for seed, table in zip((5, 6), together):
+        alone = score_architectures(ScoringJob(NB101, ("synflow", "params"), batch, num_classes=10, seed=seed,
+                                               device="cpu"), cells, tmp_path / f"alone{seed}.csv", progress=False)
+        pd.testing.assert_frame_equal(_without_seconds(table), _without_seconds(alone))
+
+
+def test_several_seeds_resume_a_cell_missing_from_any_of_their_journals(tmp_path, monkeypatch):
+    cells, seeds = archs(4, seed=14), (3, 4)
+    outs = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    scored, real_score_seeds = [], scoring.score_seeds
+
+    def crash_after_two(job, arch, seeds, **options):
+        if len(scored) == 2:
+            raise KeyboardInterrupt
+        scored.append(arch)
+        return real_score_seeds(job, arch, seeds, **options)
+
+    monkeypatch.setattr(scoring, "score_seeds", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        scoring.score_under_seeds(make_job(), seeds, cells, outs, progress=False)
+    # As if killed between a cell's two rows: its second seed's row is lost.
+    second = outs[1].with_name(outs[1].name + ".journal.jsonl")
+    second.write_text("".join(second.read_text().splitlines(keepends=True)[:-1]))
+    scored.clear()
+    monkeypatch.setattr(scoring, "score_seeds", lambda job, arch, seeds, **options: (
+        scored.append(arch), real_score_seeds(job, arch, seeds, **options))[1])
+    tables = scoring.score_under_seeds(make_job(), seeds, cells, outs, progress=False)
+    assert scored == cells[1:]
+    for seed, table in zip(seeds, tables):
+        fresh = score_architectures(make_job(seed=seed), cells, tmp_path / f"fresh{seed}.csv", progress=False)
+        pd.testing.assert_frame_equal(_without_seconds(table), _without_seconds(fresh))
+
+
+@pytest.mark.parametrize("seeds, tables, fragment", [((1, 1), 2, r"distinct seeds.*\[1, 1\]"),
+                                                     ((1, 2), 1, "got seeds \\[1, 2\\] and 1 tables"),
+                                                     ((), 0, "distinct seeds")])
+def test_several_seeds_need_distinct_seeds_and_a_table_each(tmp_path, seeds, tables, fragment):
+    with pytest.raises(ZcnasError, match=fragment):
+        scoring.score_under_seeds(make_job(), seeds, archs(1), [tmp_path / f"{n}.csv" for n in range(tables)],
+                                  progress=False)
+    assert not list(tmp_path.iterdir())

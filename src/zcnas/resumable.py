@@ -13,7 +13,7 @@ new code are never mixed.
 """
 
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -59,19 +59,22 @@ class ResumableJob:
         """The journalled rows of `group` by task name (a task journalled twice: its first row)."""
         return {row[self.row_keys[0]]: row for row in reversed(self._journals[group].rows)}
 
-    def run(self, tasks: Sequence[tuple[str, str, Any]], run: Run, shared: Any, setup: Setup,
-            record: Callable[[Any], tuple[str, dict]], workers: int = 1, executor: ExecutorSettings = LOCAL,
-            desc: str = "", unit: str = "it", progress: bool = True) -> None:
-        """Run the tasks `(group, name, item)` that are not journalled yet: `run(state, item)`
-        in workers set up by `setup(shared)`; `record(result)` gives the result's group and
-        row, journalled at once. One progress bar counts every task."""
-        done = {(group, name) for group in self._journals for name in self.rows(group)}
-        todo = [item for group, name, item in tasks if (group, name) not in done]
+    def run(self, tasks: Sequence[tuple[Sequence[str], str, Any]], run: Run, shared: Any, setup: Setup,
+            record: Callable[[Any], Iterable[tuple[str, dict]]], workers: int = 1,
+            executor: ExecutorSettings = LOCAL, desc: str = "", unit: str = "it", progress: bool = True) -> None:
+        """Run the tasks `(groups, name, item)` not yet journalled in every one of their groups:
+        `run(state, item)` in workers set up by `setup(shared)`; `record(result)` gives the
+        result's rows, a `(group, row)` for each of the task's groups, journalled at once. One
+        progress bar counts every task."""
+        done = {group: set(self.rows(group)) for group in self._journals}
+        todo = [item for groups, name, item in tasks if any(name not in done[group] for group in groups)]
         with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit=unit,
                   disable=not progress) as bar:
             for _, result in execute(run, todo, shared, setup, workers, executor):
-                group, row = record(result)
-                self._journals[group].append(row)
-                if len(self._journals) > 1:
-                    bar.set_postfix(last=group)
+                groups = []
+                for group, row in record(result):
+                    self._journals[group].append(row)
+                    groups.append(group)
+                if len(self._journals) > 1 and len(groups) == 1:
+                    bar.set_postfix(last=groups[0])
                 bar.update()

@@ -11,9 +11,9 @@ import random
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, Sequence
 
 import pandas as pd
 
@@ -31,7 +31,6 @@ from .spaces import SearchSpace
 
 # The code a score row depends on: a change to any of it makes a journal stale.
 SCORING_CODE = ("proxies", "spaces", "kernels", "data", "seeding.py", "device.py", "scoring.py")
-SCORES = "scores"  # the job's one journal group
 
 
 @dataclass(frozen=True)
@@ -80,35 +79,51 @@ class ScoringJob:
 def score_one(job: ScoringJob, arch: Hashable, warn_on_split: bool = True) -> dict:
     """One table row: arch, one column per proxy, `seconds_<proxy>`, build and total seconds,
     and `batch_parts`, the parts the batch was measured in."""
+    return score_seeds(job, arch, (job.seed,), warn_on_split)[0]
+
+
+def score_seeds(job: ScoringJob, arch: Hashable, seeds: Sequence[int], warn_on_split: bool = True) -> list[dict]:
+    """`score_one`'s row under each of `seeds` in place of `job.seed`, the same rows as scoring
+    the seeds one by one. On the CPU the network is built once and, where the space can
+    re-draw its weights exactly as a fresh build would (`SearchSpace.reinitialise`),
+    re-initialised for each further seed (`seconds_build` is then that re-initialisation):
+    building an NB201 network costs five times as much."""
     device = resolve_device(job.device)
     key = job.space.key(arch)
-    start = time.perf_counter()
+    batch = job.batches.batch(key)
+    rows, net = [], None
     with kernels.switched(job.speed_kernels):
-        with seeded(derive_seed(job.seed, key)):
-            net = job.space.build(arch, num_classes=job.num_classes)
-        net = kernels.accelerated(net).to(device)
-        synchronize(device)
-        built = time.perf_counter()
-        scores = score(net, job.batches.batch(key), job.proxies, parts=job.batch_parts,
-                       warn_on_split=warn_on_split)
-    row = {"arch": job.space.format(arch), **scores}
-    row.update({f"seconds_{name}": seconds for name, seconds in scores.seconds.items()})
-    row["seconds_build"] = built - start
-    row["seconds_total"] = time.perf_counter() - start
-    row["batch_parts"] = scores.parts
-    return row
+        for seed in seeds:
+            start = time.perf_counter()
+            with seeded(derive_seed(seed, key)):
+                # A fresh build draws its weights on the CPU, so only a CPU network is re-drawn in place.
+                if net is None or device.type != "cpu" or not job.space.reinitialise(net):
+                    net = kernels.accelerated(job.space.build(arch, num_classes=job.num_classes))
+                    if device.type != "cpu":  # built on the CPU; `.to` walks every module even when nothing moves
+                        net = net.to(device)
+            synchronize(device)
+            built = time.perf_counter()
+            scores = score(net, batch, job.proxies, parts=job.batch_parts, warn_on_split=warn_on_split)
+            row = {"arch": job.space.format(arch), **scores}
+            row.update({f"seconds_{name}": seconds for name, seconds in scores.seconds.items()})
+            row["seconds_build"] = built - start
+            row["seconds_total"] = time.perf_counter() - start
+            row["batch_parts"] = scores.parts
+            rows.append(row)
+    return rows
 
 
 @contextmanager
-def _scoring_process(job: ScoringJob):
+def _scoring_process(shared: tuple[ScoringJob, tuple[int, ...]]):
     # Every process that scores, this one included, with the job's exact GPU kernels and thread count.
     exact_kernels()
-    with torch_threads(job.threads):
-        yield job
+    with torch_threads(shared[0].threads):
+        yield shared
 
 
-def _score_item(job: ScoringJob, arch: Hashable) -> dict:
-    return score_one(job, arch, warn_on_split=False)
+def _score_item(shared: tuple[ScoringJob, tuple[int, ...]], arch: Hashable) -> list[dict]:
+    job, seeds = shared
+    return score_seeds(job, arch, seeds, warn_on_split=False)
 
 
 def score_architectures(
@@ -138,31 +153,60 @@ def score_architectures(
     `seconds_*` columns go to that table (with `arch`) instead of `out`, so that `out`
     is the same bit for bit on every rerun. The returned table has them all.
     """
+    return score_under_seeds(job, (job.seed,), archs, [out], workers, progress, journal_dir,
+                             None if timings_out is None else [timings_out], executor)[0]
+
+
+def score_under_seeds(
+    job: ScoringJob,
+    seeds: Sequence[int],
+    archs: Iterable[Hashable],
+    outs: Sequence[Path | str],
+    workers: int = 1,
+    progress: bool = True,
+    journal_dir: Path | str | None = None,
+    timings_outs: Sequence[Path | str] | None = None,
+    executor: ExecutorSettings = LOCAL,
+) -> list[pd.DataFrame]:
+    """`score_architectures` under each weight seed of `seeds` (in place of `job.seed`) into
+    the table of `outs` at the same position (and `timings_outs`), each table the same as
+    scoring its seed alone; an architecture is one work item for all the seeds
+    (`score_seeds`), and each table has its own journal. The tables, in `seeds`' order."""
     check_positive_integer("workers", workers)
-    out = check_table_path(out)
-    if timings_out is not None:
-        timings_out = check_table_path(timings_out)
+    seeds = tuple(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or len(outs) != len(seeds):
+        raise ZcnasError(f"need distinct seeds, one table for each: got seeds {list(seeds)} and {len(outs)} tables")
+    outs = [check_table_path(out) for out in outs]
+    if timings_outs is not None:
+        if len(timings_outs) != len(seeds):
+            raise ZcnasError(f"need a timings table for each of the {len(seeds)} seeds, got {len(timings_outs)}")
+        timings_outs = [check_table_path(path) for path in timings_outs]
     archs = list(dict.fromkeys(archs))
     check_space_supports(job.space, job.proxies, job.num_classes, archs[:1])
     names = [job.space.format(arch) for arch in archs]
-    journal = Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl"
-    with ResumableJob({SCORES: journal}, {SCORES: job.settings()}, SCORING_CODE,
-                      row_keys=("arch", "seconds_total")) as resumable:
-        resumable.run([(SCORES, name, arch) for arch, name in zip(archs, names)], _score_item, job,
-                      _scoring_process, lambda row: (SCORES, row), workers, executor,
-                      desc=f"scoring {job.space.name}", unit="arch", progress=progress)
-        rows = resumable.rows(SCORES)
-        # An aggregate (AZ-NAS's ranks each row among the table's) is added over the whole table.
-        table = with_aggregates(pd.DataFrame([rows[name] for name in names]))
-        split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
-        if split:
-            warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
-                          f"(column batch_parts): {SPLIT_EFFECT}", RuntimeWarning)
-        timing_columns = [column for column in table if column.startswith("seconds_")]
-        if timings_out is not None:
-            write_table(table[["arch", *timing_columns]], timings_out)
-        write_table(table.drop(columns=timing_columns) if timings_out is not None else table, out)
-    return table
+    groups = [f"seed {seed}" for seed in seeds]
+    journals = {group: Path(journal_dir or out.parent) / f"{out.name}.journal.jsonl" for group, out in zip(groups, outs)}
+    settings = {group: replace(job, seed=seed).settings() for group, seed in zip(groups, seeds)}
+    desc = f"scoring {job.space.name}" + (f" under {len(seeds)} seeds" if len(seeds) > 1 else "")
+    with ResumableJob(journals, settings, SCORING_CODE, row_keys=("arch", "seconds_total")) as resumable:
+        resumable.run([(groups, name, arch) for arch, name in zip(archs, names)], _score_item, (job, seeds),
+                      _scoring_process, lambda rows: zip(groups, rows), workers, executor,
+                      desc=desc, unit="arch", progress=progress)
+        tables = []
+        for index, group in enumerate(groups):
+            rows = resumable.rows(group)
+            # An aggregate (AZ-NAS's ranks each row among the table's) is added over the whole table.
+            table = with_aggregates(pd.DataFrame([rows[name] for name in names]))
+            split = int((table["batch_parts"] > 1).sum()) if len(table) else 0
+            if split:
+                warnings.warn(f"{split} of {len(table)} architectures were measured with the batch split "
+                              f"(column batch_parts): {SPLIT_EFFECT}", RuntimeWarning)
+            timing_columns = [column for column in table if column.startswith("seconds_")]
+            if timings_outs is not None:
+                write_table(table[["arch", *timing_columns]], timings_outs[index])
+            write_table(table.drop(columns=timing_columns) if timings_outs is not None else table, outs[index])
+            tables.append(table)
+    return tables
 
 
 def check_space_supports(space: SearchSpace, proxies: Iterable[str], num_classes: int, archs: list) -> None:

@@ -106,12 +106,12 @@ def train_archs(
                               "threads": threads_per_worker, "speed_kernels": speed_kernels}
                 for config in configs}
     with ResumableJob(journals, settings, TRAINING_CODE, row_keys=("arch", "rows")) as resumable:
-        tasks = [(config.name, training.SPACE.format(arch), (config.name, arch)) for arch in archs for config in configs]
+        tasks = [((config.name,), training.SPACE.format(arch), (config.name, arch)) for arch in archs for config in configs]
         # Epoch bars of their own where a worker has a line for them: not from Ray's workers.
         shared = ({config.name: config for config in configs}, data, seed, str(torch_device), threads_per_worker,
                   speed_kernels, progress and executor.backend == "local")
         resumable.run(tasks, _train_item, shared, _training_process,
-                      lambda result: (result[0], {"arch": result[1], "rows": result[2]}), workers, executor,
+                      lambda result: [(result[0], {"arch": result[1], "rows": result[2]})], workers, executor,
                       desc="reduced training", unit="net", progress=progress)
         rows = []
         for config in configs:

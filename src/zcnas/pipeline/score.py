@@ -1,6 +1,6 @@
 """The score stages: the paper's proxies on a sample, the search proxy on the whole space."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +9,7 @@ from ..benchmarks import read_ground_truth
 from ..data import dataset_info, load_minibatches
 from ..device import resolve_device
 from ..errors import ZcnasError
-from ..scoring import ScoringJob, score_architectures
+from ..scoring import ScoringJob, score_under_seeds
 from ..seeding import derive_seed
 from ..spaces import get_space
 from ..tracking import StageRun
@@ -63,13 +63,16 @@ def score_stage(params: Params, ground_truth_dir: Path, data_dir: Path, out_dir:
     for dataset, archs in plans.items():
         job = ScoringJob(space, tuple(proxies), batches[dataset], dataset_info(dataset).num_classes, params.seed,
                          params.device)
-        for replicate in [None] if replicates is None else range(replicates):
-            # Each replicate's table has its own name, hence its own journal.
-            path = score_table_path(out_dir, space.name, dataset, replicate)
-            replicate_job = job if replicate is None else replace(job, seed=weight_seed(params.seed, replicate))
-            timings = None if timings_dir is None else score_table_path(timings_dir, space.name, dataset, replicate)
-            table = score_architectures(replicate_job, [space.parse(a) for a in archs], path, workers=workers,
-                                        journal_dir=journal_dir, timings_out=timings, executor=executor)
+        # Each replicate's table has its own name, hence its own journal; a cell is scored under
+        # every weight seed at once (one build, see zcnas.scoring.score_seeds).
+        order = [None] if replicates is None else list(range(replicates))
+        seeds = [params.seed if replicate is None else weight_seed(params.seed, replicate) for replicate in order]
+        paths = [score_table_path(out_dir, space.name, dataset, replicate) for replicate in order]
+        timings = None if timings_dir is None else [score_table_path(timings_dir, space.name, dataset, replicate)
+                                                    for replicate in order]
+        scored = score_under_seeds(job, seeds, [space.parse(a) for a in archs], paths, workers=workers,
+                                   journal_dir=journal_dir, timings_outs=timings, executor=executor)
+        for replicate, path, table in zip(order, paths, scored):
             timing = {f"seconds_per_arch.{name}": table[f"seconds_{name}"].median() for name in proxies}
             prefix = dataset if replicate is None else f"{dataset}.seed{replicate}"
             run.log_metrics({prefix: timing})

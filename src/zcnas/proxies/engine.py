@@ -149,13 +149,15 @@ def _compute(proxy: Proxy, context: Context) -> tuple[float, float]:
 @contextmanager
 def _state_preserved(net: nn.Module):
     """Restore buffers (BatchNorm statistics) and train/eval mode after scoring."""
-    modes = {module: module.training for module in net.modules()}
-    buffers = {name: buffer.clone() for name, buffer in net.named_buffers()}
+    # Listed once: walking a network's modules costs more than copying its few small buffers.
+    modules, buffers = list(net.modules()), list(net.buffers())
+    modes = [module.training for module in modules]
+    saved = [buffer.clone() for buffer in buffers]
     try:
         yield
     finally:
         with torch.no_grad():
-            for name, buffer in net.named_buffers():
-                buffer.copy_(buffers[name])
-        for module, mode in modes.items():
+            for buffer, value in zip(buffers, saved):
+                buffer.copy_(value)
+        for module, mode in zip(modules, modes):
             module.training = mode

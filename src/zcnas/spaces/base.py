@@ -45,3 +45,9 @@ class SearchSpace(Protocol):
 
     def build(self, arch: Hashable, num_classes: int, **options: Any) -> FeatureNetwork:
         """The network, initialised from torch's global RNG (seed it first)."""
+
+    def reinitialise(self, net: "nn.Module") -> bool:
+        """Re-draw, in place, the weights (and reset the statistics) of a CPU network this space
+        built, from torch's global RNG, exactly as `build` would draw them under the same seed,
+        and say True; or say False, leaving `net` alone, where the space cannot (the caller
+        then builds afresh). Scoring one architecture under several weight seeds saves a build."""

@@ -277,6 +277,12 @@ class _NB101Space:
               modules_per_stack: int = 3) -> NB101Network:
         return build_network(arch, num_classes, stem_channels, num_stacks, modules_per_stack)
 
+    def reinitialise(self, net: NB101Network) -> bool:
+        """False: nasbench_pytorch's modules do not draw their weights in the order they are listed
+        (re-running their reset_parameters in that order differs from a fresh build), so a
+        network is built afresh for each seed."""
+        return False
+
 
 NB101 = _NB101Space()
 

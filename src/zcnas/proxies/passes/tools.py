@@ -1,4 +1,4 @@
-"""Building blocks for passes: hooks that always come off, stage features, a re-initialised copy."""
+"""Building blocks for passes: watching modules' inputs and outputs, stage features, a re-initialised copy."""
 
 import copy
 from contextlib import contextmanager
@@ -6,7 +6,6 @@ from typing import Callable, Hashable, Iterator, Mapping
 
 import torch
 from torch import nn
-from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
 from ...errors import ZcnasError
 
@@ -17,34 +16,58 @@ def captured(modules: Mapping[Hashable, nn.Module], where: str = "output",
     """Yield key -> list, one entry per call, of what each module returned (`where="output"`)
     or received as its first argument (`"input"`), while the block runs a forward pass.
 
-    `transform` is applied inside the hook, before any in-place op downstream (an in-place
-    ReLU, say) can overwrite the tensor: pass e.g. `lambda x: x > 0` for ReLU codes. Without
-    it the tensor itself is kept, still in the graph, to take gradients with respect to it.
-    The hook is removed on leaving the block, also when the forward pass raises.
+    `transform` is applied as the module returns (or, for inputs, before it runs), before
+    any in-place op downstream (an in-place ReLU, say) can overwrite the tensor: pass e.g.
+    `lambda x: x > 0` for ReLU codes. Without it the tensor itself is kept, still in the
+    graph, to take gradients with respect to it. The modules are left as they were on
+    leaving the block, also when the forward pass raises.
 
-    One global hook serves every module: registering a hook per module cost more than
-    the forward pass it watched (MeCo hooks about 260 modules per NB201 cell).
+    Each watched module's `forward` is wrapped, as an instance attribute, for the block:
+    torch's forward hooks cost more than the forward passes they watched (MeCo watches
+    about 260 modules per NB201 cell): one hook per module costs its registration, a
+    global hook sends every module call through torch's slow calling path.
     """
     if where not in ("input", "output"):
         raise ValueError(f"where must be 'input' or 'output', got {where!r}")
     keep = transform or (lambda tensor: tensor)
     calls: dict[Hashable, list] = {key: [] for key in modules}
     keys_by_module: dict[int, list[Hashable]] = {}
-    for key, module in modules.items():  # `modules` holds them, so their ids stay theirs
+    watched: dict[int, nn.Module] = {}
+    for key, module in modules.items():
         keys_by_module.setdefault(id(module), []).append(key)
+        watched[id(module)] = module
 
-    def record(module, value) -> None:
-        for key in keys_by_module.get(id(module), ()):
-            calls[key].append(keep(value))
+    def recording(forward: Callable, keys: list[Hashable]) -> Callable:
+        def record(value) -> None:
+            for key in keys:
+                calls[key].append(keep(value))
 
-    if where == "input":
-        handle = register_module_forward_pre_hook(lambda module, args: record(module, args[0]))
-    else:
-        handle = register_module_forward_hook(lambda module, args, output: record(module, output))
+        def watched_forward(*args, **kwargs):
+            if where == "input":
+                record(args[0])
+                return forward(*args, **kwargs)
+            output = forward(*args, **kwargs)
+            record(output)
+            return output
+        return watched_forward
+
+    # Set in the instance's __dict__ directly, as Module.__setattr__ would for a function, at
+    # a fraction of its cost; a forward already set on the instance is put back afterwards.
+    replaced: list[tuple[nn.Module, object]] = []
     try:
+        for key, module in watched.items():
+            replaced.append((module, module.__dict__.get("forward", _ABSENT)))
+            module.__dict__["forward"] = recording(module.forward, keys_by_module[key])
         yield calls
     finally:
-        handle.remove()
+        for module, before in reversed(replaced):
+            if before is _ABSENT:
+                del module.__dict__["forward"]
+            else:
+                module.__dict__["forward"] = before
+
+
+_ABSENT = object()
 
 
 def feature_modules(net: nn.Module) -> dict[str, nn.Module]:

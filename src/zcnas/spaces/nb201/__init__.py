@@ -38,6 +38,15 @@ class _NB201Space:
               run_everything: bool = False) -> TinyNetwork:
         return TinyNetwork(arch, num_classes, channels, cells_per_stage, run_everything)
 
+    def reinitialise(self, net: TinyNetwork) -> bool:
+        """A network's modules, listed in order, are the order `build` creates them in, and each
+        draws its weights in its `reset_parameters` (BatchNorm also resets its statistics): run
+        again in that order, they draw what a fresh build draws (tests/test_nb201.py)."""
+        for module in net.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        return True
+
 
 NB201 = _NB201Space()
 
