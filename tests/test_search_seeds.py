@@ -126,7 +126,7 @@ def test_summary_adds_the_spread_to_proxy_variants_only(small):
 # --- params -----------------------------------------------------------------------------
 
 def test_score_space_seeds_is_validated():
-    assert parse_params({}).score_space.seeds == 3
+    assert parse_params({}).score_space.seeds == 2
     assert parse_params({"score_space": {"seeds": 1}}).score_space.seeds == 1
     for bad in (0, -2, "3", 2.5, True):
         with pytest.raises(ZcnasError) as error:

@@ -114,7 +114,7 @@ class ScoreSpaceParams(Section):
     sample: StrictInt | Literal["all"] = "all"
     # Weight seeds: the space is scored once per seed (seed 0 is the global seed), and
     # search run r reads seed r mod seeds, so no search result rests on one initialisation.
-    seeds: StrictInt = Field(3, ge=1)
+    seeds: StrictInt = Field(2, ge=1)
     # The minibatch of the proxies that read data (e.g. meco), apart from score's, so that an
     # ablation of the sample's minibatch does not rescore the whole space.
     batch_size: StrictInt = Field(64, ge=1)
